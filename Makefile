@@ -8,19 +8,23 @@ GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null
 STACK := $(if $(GPU),gpu,cpu)
 REQS := envs/requirements-$(STACK).txt envs/requirements-common.txt $(wildcard envs/requirements-extra-*.txt)
 CONSTRAINTS := $(wildcard envs/constraints-$(STACK).txt)
-APT_PKGS := $(shell sed -e 's/\#.*//' envs/apt.txt | xargs)
+apt_list = $(shell sed -e 's/\#.*//' $(1) | xargs)
 CORES ?= all
 export PYTHONPATH := $(CURDIR)/workflow
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: deps apt demo test bench lint clean
+.PHONY: deps test-deps apt apt-test demo test bench lint clean
 
 deps: apt $(VENV)/.installed-$(STACK)
+test-deps: deps apt-test
 
-# Debian packages (bubblewrap, SLURM, Chromium, ...): installed only when missing; apt-get update runs first.
-apt:
+# Debian packages, installed only when missing (apt-get update runs first): the demo's (bubblewrap, tcmalloc)
+# and the tests' own (SLURM, Chromium).
+apt: APT_PKGS = $(call apt_list,envs/apt.txt)
+apt-test: APT_PKGS = $(call apt_list,envs/apt-test.txt)
+apt apt-test:
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
@@ -30,7 +34,8 @@ apt:
 
 $(VENV)/.installed-$(STACK): $(REQS) $(CONSTRAINTS) envs/requirements-nodeps.txt envs/demo-model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check $(foreach c,$(CONSTRAINTS),-c $(c)) $(foreach r,$(REQS),-r $(r))
+	# --no-compile: byte-compiling ~3 GB of site-packages doubled the install time; modules compile on import.
+	$(BIN)/pip install -q --no-compile --disable-pip-version-check $(foreach c,$(CONSTRAINTS),-c $(c)) $(foreach r,$(REQS),-r $(r))
 	# PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `import vllm` beside CPU torch.
 	$(if $(GPU),,$(BIN)/pip uninstall -y -q torchvision torchaudio torchcodec || true)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(foreach c,$(CONSTRAINTS),-c $(c)) -r envs/requirements-nodeps.txt
@@ -42,7 +47,7 @@ demo: deps
 	$(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
 	@for f in results/analysis/coverage/*/*.csv; do echo "== $$f"; column -s, -t < $$f | sed -n '1p;2p;3p;5p;9p;17p'; done
 
-test: deps
+test: test-deps
 	$(BIN)/python -m pytest tests -v -rs --durations=15
 
 bench: demo

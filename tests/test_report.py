@@ -1,6 +1,6 @@
 """The report end to end: a real Snakemake run of the analysis and report rules on synthetic merged tables, then
 `snakemake --report`, then the page opened in real headless Chromium, clicked through like a user, and each
-figure checked to have decoded as an image. Chromium missing is a failure, not a skip (envs/apt.txt: chromium)."""
+figure checked to have decoded as an image. Chromium missing is a failure, not a skip (envs/apt-test.txt: chromium)."""
 import html
 import json
 import re
@@ -64,7 +64,7 @@ def test_workflow_outputs_and_rerun_is_noop(workflow_dir):
 
 def test_report_page_shows_every_figure_in_chromium(workflow_dir, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "chromium is not installed (Debian package `chromium`, listed in envs/apt.txt)"
+    assert chromium, "chromium is not installed (Debian package `chromium`, listed in envs/apt-test.txt)"
     wd = workflow_dir
     _snakemake(wd, "--report", "report.html")
     page = wd / "report.html"

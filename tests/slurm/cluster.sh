@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real single-node SLURM cluster on loopback, for the SLURM tests (tests/test_slurm.py) and for trying
-# `snakemake --executor slurm` by hand. It installs nothing: the Debian packages are listed in envs/apt.txt
+# `snakemake --executor slurm` by hand. It installs nothing: the Debian packages are listed in envs/apt-test.txt
 # (slurm-wlm, munge). It must run as root (slurmd launches jobs as their owner).
 #
 #   tests/slurm/cluster.sh start    # write configs, start munged + slurmctld + slurmd, wait until idle
@@ -35,7 +35,7 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 need() {
   for bin in munged slurmctld slurmd sinfo sbatch squeue scontrol; do
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] ||
-      die "'$bin' not found: install the Debian packages in envs/apt.txt (slurm-wlm munge)"
+      die "'$bin' not found: install the Debian packages in envs/apt-test.txt (slurm-wlm munge)"
   done
   [ "$(id -u)" = 0 ] || die "must run as root (slurmd starts jobs as their owner)"
 }

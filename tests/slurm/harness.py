@@ -45,7 +45,7 @@ def start_cluster(timeout: float = 90) -> bool:
     missing = [t for t in SLURM_TOOLS if _which(t) is None]
     if missing:
         raise SlurmMissing(f"SLURM tools not found: {', '.join(missing)}; install the Debian packages "
-                           f"in envs/apt.txt (slurm-wlm munge)")
+                           f"in envs/apt-test.txt (slurm-wlm munge)")
     r = subprocess.run([str(CLUSTER_SH), "start"], capture_output=True, text=True, timeout=timeout)
     if r.returncode:
         raise RuntimeError(f"tests/slurm/cluster.sh start failed:\n{r.stdout}{r.stderr}")

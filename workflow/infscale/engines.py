@@ -75,6 +75,9 @@ class VLLMEngine:
         if cpu:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(int(cpu_kvcache_gib)))
             os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+            # Run the engine core in this process: spawning EngineCore and its Worker (each importing torch and
+            # vLLM) cost ~30 s per job on 2 cores, for the same tokens/s (measured, see README "Benchmarks").
+            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
             _preload_tcmalloc()
         try:
             from vllm import LLM
