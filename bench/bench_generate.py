@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 sys.path.insert(0, str(ROOT / "tests"))
 from infscale import io  # noqa: E402
 from infscale import config as C  # noqa: E402
-from workflow_helpers import copy_workflow, write_config  # noqa: E402
+from workflow_helpers import copy_workflow, snakemake, write_config  # noqa: E402
 
 MODEL, DATASET = "smollm2-135m", "gsm8k"
 CKPT = ROOT / "results/models/SmolLM2-135M-Instruct.Q4_1"
@@ -44,7 +44,8 @@ if __name__ == "__main__":
     outs = llm.generate(job["prompts"], sps, use_tqdm=False)
     t2 = time.perf_counter()
     toks = sum(len(o.outputs[0].token_ids) for o in outs)
-    json.dump({"tokens": toks, "generate_s": t2 - t1, "wall_s": t2 - t0}, open(sys.argv[2], "w"))
+    json.dump({"tokens": toks, "generate_s": t2 - t1, "wall_s": t2 - t0,
+               "texts": [o.outputs[0].text for o in outs]}, open(sys.argv[2], "w"))
 '''
 
 
@@ -57,8 +58,7 @@ def run_rule(tmp: Path, cfg: dict) -> dict:
     path = write_config(wd, cfg)
     target = f"results/samples/{MODEL}/{DATASET}/0.parquet"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(path), target,
-                    "--rerun-triggers", "mtime"], cwd=wd, check=True, capture_output=True)
+    snakemake(wd, "--configfile", str(path), target, "--rerun-triggers", "mtime")
     wall = time.perf_counter() - t0
     meta = io.read_metadata(wd / target)
     samples = io.read_parquet(wd / target)
@@ -85,8 +85,10 @@ def run_bare(tmp: Path, cfg: dict) -> dict:
     (tmp / "job.json").write_text(json.dumps(spec))
     (tmp / "bare.py").write_text(BARE)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(tmp / "bare.py"), str(tmp / "job.json"), str(tmp / "out.json")],
-                   check=True, capture_output=True)
+    proc = subprocess.run([sys.executable, str(tmp / "bare.py"), str(tmp / "job.json"), str(tmp / "out.json")],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"bench_generate: the bare vLLM script failed:\n{proc.stderr[-4000:]}")
     out = json.loads((tmp / "out.json").read_text())
     out["process_wall_s"] = time.perf_counter() - t0
     return out
@@ -106,10 +108,12 @@ def main() -> None:
     bare_tps = bare["tokens"] / bare["generate_s"]
     result = {"rule_tok_s": rule_tps, "bare_tok_s": bare_tps, "ratio": rule_tps / bare_tps,
               "rule_tokens": rule["tokens"], "bare_tokens": bare["tokens"],
-              "rule_wall_s": rule["wall_s"], "bare_wall_s": bare["process_wall_s"], "goal": 0.95}
+              "rule_wall_s": rule["wall_s"], "bare_wall_s": bare["process_wall_s"], "goal": 0.95,
+              "same_texts": sum(a == b for a, b in zip(rule["texts"], bare["texts"])), "samples": len(bare["texts"])}
     io.write_json(result, ROOT / "results/bench/generate.json")
     print(f"generate: rule {rule_tps:.1f} tok/s vs bare vLLM {bare_tps:.1f} tok/s -> ratio {result['ratio']:.2f} "
-          f"(goal >= 0.95); wall {rule['wall_s']:.0f} s vs {bare['process_wall_s']:.0f} s")
+          f"(goal >= 0.95); wall {rule['wall_s']:.0f} s vs {bare['process_wall_s']:.0f} s; "
+          f"{result['same_texts']}/{result['samples']} samples identical")
 
 
 if __name__ == "__main__":
