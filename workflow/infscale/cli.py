@@ -23,7 +23,10 @@ def setup_logging(log_path: str | None = None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        # Truncate here and append below: a later logging.config.dictConfig (vLLM's start-up) closes every
+        # handler, and only a FileHandler in append mode reopens its file on the next record.
+        Path(log_path).write_text("")
+        handlers.append(logging.FileHandler(log_path, mode="a"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         handlers=handlers, force=True)
 

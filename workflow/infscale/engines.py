@@ -45,22 +45,6 @@ def package_version(*names: str) -> tuple[str, str]:
     return names[0], "unknown"
 
 
-TCMALLOC = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4")
-
-
-def _preload_tcmalloc() -> None:
-    """vLLM's CPU guide asks for tcmalloc in LD_PRELOAD; its engine processes are spawned after this, so they
-    pick it up (Debian package libtcmalloc-minimal4, installed by `make deps`)."""
-    preload = os.environ.get("LD_PRELOAD", "")
-    if "tcmalloc" in preload:
-        return
-    for lib in TCMALLOC:
-        if os.path.exists(lib):
-            os.environ["LD_PRELOAD"] = f"{lib}:{preload}" if preload else lib
-            return
-    log.warning("libtcmalloc_minimal not found: vLLM on CPU runs slower without it (apt-get install libtcmalloc-minimal4)")
-
-
 def _sampling_kwargs(params: dict) -> dict:
     return {k: params[k] for k in SAMPLING_KEYS if params.get(k) is not None}
 
@@ -78,7 +62,6 @@ class VLLMEngine:
             # Run the engine core in this process: spawning EngineCore and its Worker (each importing torch and
             # vLLM) cost ~30 s per job on 2 cores, for the same tokens/s (measured, see README "Benchmarks").
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-            _preload_tcmalloc()
         try:
             from vllm import LLM
         except ImportError as e:
