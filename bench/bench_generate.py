@@ -58,7 +58,7 @@ def run_rule(tmp: Path, cfg: dict) -> dict:
     path = write_config(wd, cfg)
     target = f"results/samples/{MODEL}/{DATASET}/0.parquet"
     t0 = time.perf_counter()
-    snakemake(wd, "--configfile", str(path), target, "--rerun-triggers", "mtime")
+    snakemake(wd, target, "--configfile", str(path), "--rerun-triggers", "mtime")  # --configfile takes many
     wall = time.perf_counter() - t0
     meta = io.read_metadata(wd / target)
     samples = io.read_parquet(wd / target)
