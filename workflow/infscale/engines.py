@@ -95,6 +95,16 @@ class VLLMEngine:
             calls.append(current)
         return calls
 
+    def run(self, prompts: list[str], params: list) -> list:
+        """vLLM's RequestOutput for prompts[i] under SamplingParams params[i], in generate() calls whose prompt
+        tokens fit max_call_tokens (the raw outputs, for callers that need more than a Completion)."""
+        out: list = [None] * len(prompts)
+        for call in self._calls(prompts):
+            results = self.llm.generate([prompts[i] for i in call], [params[i] for i in call], use_tqdm=False)
+            for i, r in zip(call, results):
+                out[i] = r
+        return out
+
     def _warm_prefix_cache(self, prompts: list[str]) -> None:
         """Prefill each distinct prompt once (one token, greedy) so that its many samples find it cached.
 
@@ -104,25 +114,17 @@ class VLLMEngine:
         from vllm import SamplingParams
 
         unique = list(dict.fromkeys(prompts))
-        if len(unique) == len(prompts):
-            return
-        for call in self._calls(unique):
-            self.llm.generate([unique[i] for i in call], SamplingParams(max_tokens=1, temperature=0.0),
-                              use_tqdm=False)
+        if len(unique) < len(prompts):
+            self.run(unique, [SamplingParams(max_tokens=1, temperature=0.0)] * len(unique))
 
     def generate(self, prompts: list[str], params: dict, seeds: list[int]) -> list[Completion]:
         from vllm import SamplingParams
 
         kwargs = _sampling_kwargs(params)
         self._warm_prefix_cache(prompts)
-        out: list[Completion | None] = [None] * len(prompts)
-        for call in self._calls(prompts):
-            sps = [SamplingParams(n=1, seed=seeds[i], **kwargs) for i in call]
-            results = self.llm.generate([prompts[i] for i in call], sps, use_tqdm=False)
-            for i, r in zip(call, results):
-                c = r.outputs[0]
-                out[i] = Completion(c.text, len(r.prompt_token_ids), len(c.token_ids), str(c.finish_reason))
-        return out  # type: ignore[return-value]
+        results = self.run(prompts, [SamplingParams(n=1, seed=seed, **kwargs) for seed in seeds])
+        return [Completion(r.outputs[0].text, len(r.prompt_token_ids), len(r.outputs[0].token_ids),
+                           str(r.outputs[0].finish_reason)) for r in results]
 
 
 class OpenAIEngine:

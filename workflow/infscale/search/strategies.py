@@ -144,7 +144,8 @@ class Path:
 
 
 class Policy:
-    """Step-wise generation on a VLLMEngine: one request per path, stopped at the step separator."""
+    """Step-wise generation on a VLLMEngine (its raw outputs: steps need vLLM's stop_reason): one request per
+    path, stopped at the step separator."""
 
     def __init__(self, engine, sampling: dict, step_cfg: dict):
         self.engine = engine
@@ -159,14 +160,9 @@ class Policy:
     def _run(self, prompts, seeds, max_tokens, temperature, stop) -> list:
         from vllm import SamplingParams
 
-        out = [None] * len(prompts)
-        for call in self.engine._calls(prompts):
-            sps = [SamplingParams(n=1, seed=seeds[i], temperature=temperature,
-                                  top_p=self.sampling.get("top_p", 1.0) if temperature > 0 else 1.0,
-                                  max_tokens=max_tokens, stop=stop) for i in call]
-            for i, r in zip(call, self.engine.llm.generate([prompts[i] for i in call], sps, use_tqdm=False)):
-                out[i] = r
-        return out
+        top_p = self.sampling.get("top_p", 1.0) if temperature > 0 else 1.0
+        return self.engine.run(prompts, [SamplingParams(n=1, seed=seed, temperature=temperature, top_p=top_p,
+                                                        max_tokens=max_tokens, stop=stop) for seed in seeds])
 
     def step(self, prompts: list[str], seeds: list[int], greedy: bool = False) -> list[Step]:
         if not prompts:
