@@ -30,15 +30,10 @@ def _merged(path) -> pd.DataFrame:
     return df
 
 
-def _csv(df: pd.DataFrame, path) -> None:
-    with io.atomic_path(path, ".csv") as tmp:
-        df.to_csv(tmp, index=False)
-
-
 def run_fit(curve_csv, out_csv):
     curve = pd.read_csv(curve_csv)
     t = fit.fit_all(curve["k"].to_numpy(), curve["coverage"].to_numpy())
-    _csv(t, out_csv)
+    io.write_csv(t, out_csv)
     return t
 
 
@@ -48,8 +43,8 @@ def run_flops(merged_path, curve_csv, model_config, out_curve, out_problems, n_p
     pf = flops.problem_flops(_merged(merged_path), shape)
     curve = flops.coverage_vs_flops(pd.read_csv(curve_csv), pf)
     curve["n_params"], curve["n_layers"], curve["d_model"] = shape.n_params, shape.n_layers, shape.d_model
-    _csv(curve, out_curve)
-    _csv(pf, out_problems)
+    io.write_csv(curve, out_curve)
+    io.write_csv(pf, out_problems)
     return curve
 
 
@@ -58,8 +53,8 @@ def run_cost(merged_path, curve_csv, price: dict, out_curve, out_problems):
     curve = pd.read_csv(curve_csv)
     out = cost.coverage_vs_cost(curve, pa)
     out["problems"] = curve["problems"] if "problems" in curve else len(pa)
-    _csv(out, out_curve)
-    _csv(pa, out_problems)
+    io.write_csv(out, out_curve)
+    io.write_csv(pa, out_problems)
     return out
 
 
@@ -69,7 +64,7 @@ def run_selection(merged_path, out_csv, ks=None, trials: int = 100, seed: int = 
     nmin = int(m.groupby("problem_id").size().min())
     ks = [k for k in (ks or coverage.log_ks(nmin, 12).tolist()) if k <= nmin]
     t = selection.selection_curve(m, ks, trials=trials, seed=seed)
-    _csv(t, out_csv)
+    io.write_csv(t, out_csv)
     return t
 
 
@@ -77,7 +72,7 @@ def run_matched(curve_csvs: dict, out_csv, x: str = "flops_v3"):
     """FLOPs- (or dollar-) matched comparison of the models in `curve_csvs` (model → coverage-vs-x csv)."""
     curves = pd.concat([pd.read_csv(p).assign(model=m) for m, p in curve_csvs.items()], ignore_index=True)
     t = flops.matched(curves, x=x)
-    _csv(t, out_csv)
+    io.write_csv(t, out_csv)
     return t
 
 
@@ -112,7 +107,7 @@ def run_allocate(merged_paths: dict, problem_cost_csvs: dict, out_csv, cost_colu
         budgets = np.logspace(np.log10(lo), np.log10(hi), 12)
     t = allocate.frontier(curves, unit, budgets)
     t["cost_column"] = cost_column
-    _csv(t, out_csv)
+    io.write_csv(t, out_csv)
     return t
 
 

@@ -166,7 +166,7 @@ def plot_coverage(curve: pd.DataFrame, path: str, title: str) -> None:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .io import atomic_path
+    from . import io
 
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -176,10 +176,7 @@ def plot_coverage(curve: pd.DataFrame, path: str, title: str) -> None:
     ax.set_xlabel("number of samples k (log)")
     ax.set_ylabel("coverage (pass@k)")
     ax.set_title(title)
-    fig.tight_layout()
-    with atomic_path(path, ".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    io.write_png(fig, path, dpi=120)
 
 
 def write_coverage(merged_path: str, table_path: str, problems_path: str, plot_path: str, title: str,
@@ -193,8 +190,7 @@ def write_coverage(merged_path: str, table_path: str, problems_path: str, plot_p
     if merged.empty:
         raise ValueError(f"merged table {merged_path} has no rows")
     table = coverage_table(merged, n_boot=n_boot, level=level, seed=seed)
-    for df, path in ((table, table_path), (problem_table(merged), problems_path)):
-        with io.atomic_path(path, ".csv") as tmp:
-            df.to_csv(tmp, index=False)
+    io.write_csv(table, table_path)
+    io.write_csv(problem_table(merged), problems_path)
     plot_coverage(table, plot_path, title)
     return table

@@ -58,6 +58,21 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> p
     return pd.read_parquet(path, columns=columns)
 
 
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    with atomic_path(path, ".csv") as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def write_png(fig, path: str | os.PathLike, dpi: int = 110) -> None:
+    """Lay out a matplotlib figure, write it atomically as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(path, ".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    plt.close(fig)
+
+
 def write_text(text: str, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)

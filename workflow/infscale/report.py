@@ -28,26 +28,13 @@ def _plt():
     return plt, sns
 
 
-def _save(fig, path) -> None:
-    plt, _ = _plt()
-    fig.tight_layout()
-    with io.atomic_path(path, ".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-
-
-def _csv(df: pd.DataFrame, path) -> None:
-    with io.atomic_path(path, ".csv") as tmp:
-        df.to_csv(tmp, index=False)
-
-
 def _empty(path, title: str, why: str) -> None:
     plt, _ = _plt()
     fig, ax = plt.subplots(figsize=(5, 2))
     ax.axis("off")
     ax.set_title(title)
     ax.text(0.5, 0.4, why, ha="center", va="center", wrap=True)
-    _save(fig, path)
+    io.write_png(fig, path)
 
 
 def _read(paths: dict) -> pd.DataFrame:
@@ -75,7 +62,7 @@ def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str) -> 
     ax.set_ylabel("coverage (pass@k)")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    _save(fig, path)
+    io.write_png(fig, path)
 
 
 def fig_flops(curves: pd.DataFrame, families: dict, path, title: str) -> None:
@@ -91,7 +78,7 @@ def fig_flops(curves: pd.DataFrame, families: dict, path, title: str) -> None:
         ax.set_ylim(0, 1)
         ax.set_xlabel("total inference FLOPs (Monkeys v3)")
         ax.set_title(f"{title} — {fam}")
-    _save(fig, path)
+    io.write_png(fig, path)
 
 
 def cost_matched(costs: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +108,7 @@ def fig_cost(table: pd.DataFrame, path, title: str) -> None:
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("coverage")
     ax.set_title(f"{title} — same budget ${table['budget_dollars'].iloc[0]:.3g}")
-    _save(fig, path)
+    io.write_png(fig, path)
 
 
 def fig_selection(sel: pd.DataFrame, path, title: str) -> None:
@@ -142,7 +129,7 @@ def fig_selection(sel: pd.DataFrame, path, title: str) -> None:
         ax.set_ylabel("success rate")
         ax.set_title(f"{title} — {m}")
         ax.legend(fontsize=7)
-    _save(fig, path)
+    io.write_png(fig, path)
 
 
 def fig_allocate(frontier: pd.DataFrame, path, title: str) -> None:
@@ -156,7 +143,7 @@ def fig_allocate(frontier: pd.DataFrame, path, title: str) -> None:
     ax.set_xlabel(f"budget ({frontier['cost_column'].iloc[0] if 'cost_column' in frontier else 'cost'})")
     ax.set_ylabel("expected coverage")
     ax.set_title(title)
-    _save(fig, path)
+    io.write_png(fig, path)
 
 
 def run_report(input, output, params) -> None:
@@ -175,6 +162,6 @@ def run_report(input, output, params) -> None:
     fig_selection(sel, output.selection_png, f"selection on {ds}")
     fig_allocate(alloc, output.allocate_png, f"compute-optimal allocation on {ds}")
     keep = cov[cov["k"].isin(np.unique(np.r_[2 ** np.arange(0, 15), cov["k"].max()]))] if len(cov) else cov
-    _csv(keep, output.coverage_table)
-    _csv(fits, output.fit_table)
-    _csv(cm, output.cost_table)
+    io.write_csv(keep, output.coverage_table)
+    io.write_csv(fits, output.fit_table)
+    io.write_csv(cm, output.cost_table)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from ..contracts import require_columns
@@ -166,6 +165,8 @@ def plot(acc: pd.DataFrame, co: pd.DataFrame, path: str, title: str, kind: str =
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from .. import io
+
     a = acc[acc["bin_kind"] == kind]
     c = co[co["bin_kind"] == kind].assign(strategy="compute-optimal")
     data = pd.concat([a, c], ignore_index=True)
@@ -180,9 +181,4 @@ def plot(acc: pd.DataFrame, co: pd.DataFrame, path: str, title: str, kind: str =
     if bins:
         axes[0][-1].legend(fontsize=6, loc="best")
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    from .. import io
-
-    with io.atomic_path(path, ".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    io.write_png(fig, path)

@@ -84,7 +84,4 @@ def plot(table: pd.DataFrame, path: str, title: str) -> None:
     axes[0][0].set_ylabel("accuracy")
     axes[0][-1].legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    with io.atomic_path(path, ".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    io.write_png(fig, path)

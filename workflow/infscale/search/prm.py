@@ -165,6 +165,6 @@ def make_prm(prm_cfg: dict, policy_engine=None):
             raise ValueError("a judge PRM needs an engine")
         return JudgePRM(policy_engine.llm, policy_engine.tokenizer, int(prm_cfg.get("logprobs", 20)))
     if kind == "pooling":
-        return PoolingPRM(prm_cfg["location"], prm_cfg.get("args"), prm_cfg.get("step_tag", "<extra_0>"),
+        return PoolingPRM(prm_cfg.get("model"), prm_cfg.get("args"), prm_cfg.get("step_tag", "<extra_0>"),
                           prm_cfg.get("system"))
     raise ValueError(f"search.prm.kind {kind!r} is not one of judge, pooling")

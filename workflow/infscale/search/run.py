@@ -136,15 +136,10 @@ def start(job: dict, checkpoint_dir: str | None):
     from .prm import make_prm
 
     location, revision = model_location(job["source"], checkpoint_dir)
-    engine_cfg = dict(job["engine_cfg"])
-    engine_cfg["cpu_kvcache_gib"] = int(engine_cfg.get("cpu_kvcache_gib", 2))
-    engine = make_engine(engine_cfg, location, revision, job["source"])
+    engine = make_engine(job["engine_cfg"], location, revision, job["source"])
     if not isinstance(engine, VLLMEngine):
         raise EngineError("the search stage needs a vLLM engine (step-wise generation and log-probabilities)")
-    prm_cfg = dict(job["prm_cfg"])
-    if prm_cfg.get("kind") == "pooling":
-        prm_cfg["location"] = prm_cfg.get("model")
-    return engine, make_prm(prm_cfg, engine)
+    return engine, make_prm(job["prm_cfg"], engine)
 
 
 # ---- stage entry points -----------------------------------------------------------------------------------------
@@ -220,8 +215,7 @@ def difficulty(merged_path: str, prm_paths: list[str], strategy_paths: list[str]
     res = dif.analyse(results, table, baseline, folds)
     io.write_parquet(table, out["bins"])
     for key in ("accuracy", "compute_optimal", "ratio"):
-        with io.atomic_path(out[key], ".csv") as tmp:
-            res[key].to_csv(tmp, index=False)
+        io.write_csv(res[key], out[key])
     ledger = (results.groupby(["strategy", "budget", "generations"])
               [["policy_prompt_tokens", "policy_generated_tokens", "verifier_prompt_tokens", "verifier_generated_tokens"]]
               .sum().reset_index())
@@ -240,7 +234,6 @@ def exchange(bins_path: str, co_path: str, out_csv: str, out_png: str, *, model:
     co = pd.read_csv(co_path)
     larger = io.read_parquet(larger_merged) if larger_merged else None
     ex = exchange_table(co, table, m, ratios, larger)
-    with io.atomic_path(out_csv, ".csv") as tmp:
-        ex.to_csv(tmp, index=False)
+    io.write_csv(ex, out_csv)
     plot(ex, out_png, f"{model} / {dataset}: FLOPs-matched exchange, M={m:g}")
     return ex
