@@ -42,10 +42,16 @@ def require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
         raise ContractError(f"{what}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
 
 
-def sample_seed(model: str, dataset: str, problem_id: str, sample_index: int) -> int:
-    """Seed derived only from a sample's identity: first 8 bytes of blake2b, as a non-negative int63."""
-    key = f"{model}/{dataset}/{problem_id}/{sample_index}".encode()
+def identity_seed(*parts) -> int:
+    """Seed derived only from an identity (its parts joined by "/"): first 8 bytes of blake2b, as a
+    non-negative int63."""
+    key = "/".join(map(str, parts)).encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") >> 1
+
+
+def sample_seed(model: str, dataset: str, problem_id: str, sample_index: int) -> int:
+    """Seed of one repeated sample, from (model, dataset, problem_id, sample_index) only."""
+    return identity_seed(model, dataset, problem_id, sample_index)
 
 
 def shard_indices(shard: int, samples_per_shard: int) -> range:

@@ -21,7 +21,6 @@ after `max_steps` steps.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -30,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..contracts import SAMPLE_COLUMNS
+from ..contracts import SAMPLE_COLUMNS, identity_seed
 from ..generate import build_messages
 from ..selection import EquivalenceCache, answer_classes
 from ..verify.math import extract_answer
@@ -44,12 +43,6 @@ LEDGER = ["policy_prompt_tokens", "policy_generated_tokens", "verifier_prompt_to
 SEARCH_COLUMNS = SAMPLE_COLUMNS + ["strategy", "budget", "generations", "reward", "n_steps"] + LEDGER
 REVISE = "Check the solution above for mistakes, then write a corrected solution to the problem."
 _FINAL_MARKERS = ("\\boxed", "####", "final answer")
-
-
-def search_seed(*parts) -> int:
-    """A seed from the identity of one request (model, dataset, problem, strategy, budget, step, slot)."""
-    key = "/".join(map(str, parts)).encode()
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") >> 1
 
 
 # ---- selection ------------------------------------------------------------------------------------------------
@@ -229,7 +222,7 @@ class Searcher:
                   selections: list[str]) -> list[dict]:
         nmax = max(budgets)
         reqs = [(p, i) for p in range(len(problems)) for i in range(nmax)]
-        seeds = [search_seed(self.model, self.dataset, problems[p]["problem_id"], "best_of_n", i) for p, i in reqs]
+        seeds = [identity_seed(self.model, self.dataset, problems[p]["problem_id"], "best_of_n", i) for p, i in reqs]
         outs = self.policy.full([prompts[p] for p, _ in reqs], seeds)
         steps = [self._split(o.text) for o in outs]
         scored = self.prm.score_all([problems[p]["question"] for p, _ in reqs], steps)
@@ -276,8 +269,8 @@ class Searcher:
                         reqs.append((r, g, parents[slot % len(parents)], slot))
             if not reqs:
                 break
-            seeds = [search_seed(self.model, self.dataset, problems[runs[r].problem]["problem_id"], name, runs[r].budget,
-                                 depth, g, slot) for r, g, _, slot in reqs]
+            seeds = [identity_seed(self.model, self.dataset, problems[runs[r].problem]["problem_id"], name,
+                                   runs[r].budget, depth, g, slot) for r, g, _, slot in reqs]
             steps = self.policy.step([self.policy.continuation(prompts[runs[r].problem], par.steps)
                                       for r, _, par, _ in reqs], seeds)
             last = depth == self.policy.max_steps - 1
@@ -308,7 +301,7 @@ class Searcher:
             prompt_tokens = len(self.policy.engine.tokenizer.encode(prompts[run.problem]))
             rows.append(self._row(problem["problem_id"], prompt_tokens, name, run.budget, gens(run.budget), texts[k],
                                   float(rewards[k]), len(best.steps), run.ledger, best.tokens, "stop",
-                                  search_seed(self.model, self.dataset, problem["problem_id"], name, run.budget)))
+                                  identity_seed(self.model, self.dataset, problem["problem_id"], name, run.budget)))
         return rows
 
     def _score_candidates(self, problems, prompts, runs, reqs, cands, lookahead, depth, name) -> list[float]:
@@ -319,7 +312,7 @@ class Searcher:
             for j in range(lookahead):
                 if not live:
                     break
-                seeds = [search_seed(self.model, self.dataset, "rollout", name, depth, j, i) for i in live]
+                seeds = [identity_seed(self.model, self.dataset, "rollout", name, depth, j, i) for i in live]
                 outs = self.policy.step([self.policy.continuation(prompts[runs[reqs[i][0]].problem], rolled[i])
                                          for i in live], seeds, greedy=True)
                 still = []
@@ -357,8 +350,8 @@ class Searcher:
                 for prev in attempts[i][-context:] if a else []:
                     messages += [{"role": "assistant", "content": prev[0].text}, {"role": "user", "content": REVISE}]
                 prompts.append(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
-            seeds = [search_seed(self.model, self.dataset, problems[chains[i][0]]["problem_id"], name, chains[i][1],
-                                 chains[i][2], a) for i in live]
+            seeds = [identity_seed(self.model, self.dataset, problems[chains[i][0]]["problem_id"], name, chains[i][1],
+                                   chains[i][2], a) for i in live]
             outs = self.policy.full(prompts, seeds)
             steps = [self._split(o.text) for o in outs]
             scored = self.prm.score_all([problems[chains[i][0]]["question"] for i in live], steps)
