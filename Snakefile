@@ -21,6 +21,7 @@ include: "workflow/rules/coverage.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/plan.smk"
+include: "workflow/rules/paper.smk"
 include: "workflow/rules/search.smk"
 
 
@@ -38,4 +39,5 @@ rule all:
         coverage_targets(),
         analysis_targets(),
         report_targets(),
+        paper_targets(),
     default_target: True

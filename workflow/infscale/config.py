@@ -164,3 +164,13 @@ def verify_options(config: dict, dataset: str) -> dict:
     out = copy.deepcopy(config.get("verify", {}))
     out.update(config["datasets"][dataset].get("verifier", {}))
     return out
+
+
+def release_subsets(config: dict) -> dict[str, tuple[str, str]]:
+    """Release subset name → (model, dataset), from models.<m>.releases.<d>.subset (Monkeys release layout)."""
+    out = {}
+    for m, entry in config["models"].items():
+        for d, rel in (entry.get("releases") or {}).items():
+            if rel.get("subset"):
+                out[rel["subset"]] = (m, d)
+    return out

@@ -154,3 +154,41 @@ def report_targets():
     return [f"results/report/{d}/{f}" for d in datasets
             for f in ("coverage.png", "flops.png", "cost.png", "selection.png", "allocate.png", "coverage.csv",
                       "fits.csv", "cost_matched.csv")]
+
+
+# ---- paper comparison (workflow/rules/paper.smk) ----
+def _paper_claims():
+    from infscale import paper
+
+    return paper.load_claims(config["report"]["paper_comparison"])
+
+
+def paper_pairs():
+    """Release subset → [model, dataset] for the subsets the published-values file names."""
+    from infscale import paper
+
+    want = paper.subsets_needed(_paper_claims())
+    return {s: list(md) for s, md in infscale_config.release_subsets(config).items() if s in want}
+
+
+def paper_subsets(kind):
+    """The subsets whose fit / coverage / matched table the comparison reads, in input order."""
+    pairs = paper_pairs()
+    if kind == "matched":
+        return [s for s, (m, d) in pairs.items() if has_flops(m) and config["models"][m].get("family")]
+    return list(pairs)
+
+
+def paper_inputs(wildcards):
+    pairs = paper_pairs()
+    return {
+        "published": config["report"]["paper_comparison"],
+        "fits": [f"results/analysis/fit/{m}/{d}.csv" for m, d in (pairs[s] for s in paper_subsets("fit"))],
+        "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m, d in (pairs[s] for s in paper_subsets("coverage"))],
+        "matched": [f"results/analysis/matched/{config['models'][m]['family']}/{d}.csv"
+                    for m, d in (pairs[s] for s in paper_subsets("matched"))],
+    }
+
+
+def paper_targets():
+    return ["results/report/paper_comparison.csv"] if config.get("report", {}).get("paper_comparison") else []
