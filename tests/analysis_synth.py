@@ -57,6 +57,5 @@ def write_workspace(root: Path, models=("small", "big"), dataset="toy", n_proble
                        "price": {"input_per_mtok": 0.1 * (j + 1) ** 2, "output_per_mtok": 0.2 * (j + 1) ** 2}}
                    for j, m in enumerate(models)},
         "datasets": {dataset: {"source": {"path": "unused.jsonl"}, "domain": "math"}},
-        "analysis": {"bootstrap": {"n": 200}, "selection": {"trials": 20, "ks": [1, 4, 16, 64]},
-                     "models": {m: {"config_json": f"configs/{m}/config.json"} for m in models}},
+        "analysis": {"bootstrap": {"n": 200}, "selection": {"trials": 20, "ks": [1, 4, 16, 64]}},
     }

@@ -27,8 +27,18 @@ def test_chain_coverage_fit_flops_cost(ws):
     assert pp["n"].eq(64).all() and len(pp) == 30
     fits = analysis.run_fit(a / "cov.csv", a / "fit.csv")
     assert set(fits["method"]) == {"curve_fit", "log_space"} and (fits["b"] < 0).all()
-    fl = analysis.run_flops(m, a / "cov.csv", root / "configs/small/config.json", a / "fl.csv", a / "flp.csv")
+    fl = analysis.run_flops(m, a / "cov.csv", {}, root / "configs/small/config.json", a / "fl.csv", a / "flp.csv")
     assert fl["n_params"].iloc[0] == 134_515_008
+    # the one shape key: given outright it needs no config.json; n_params alone overrides the file's count
+    given = analysis.run_flops(m, a / "cov.csv", {"n_params": 1e8, "n_layers": 30, "d_model": 576}, None,
+                               a / "fl2.csv", a / "flp2.csv")
+    assert (given["n_params"].iloc[0], given["n_layers"].iloc[0]) == (1e8, 30)
+    over = analysis.run_flops(m, a / "cov.csv", {"n_params": 1e8}, root / "configs/small/config.json",
+                              a / "fl3.csv", a / "flp3.csv")
+    assert over["flops_v3"].to_numpy() == pytest.approx(given["flops_v3"].to_numpy())
+    with pytest.raises(ValueError, match="models.<model>.shape"):
+        analysis.run_flops(m, a / "cov.csv", {}, None, a / "fl4.csv", a / "flp4.csv")
+    assert not (a / "fl4.csv").exists()
     assert np.all(np.diff(fl["flops_v3"]) > 0) and (fl["flops_v1"] > 0).all()
     co = analysis.run_cost(m, a / "cov.csv", cfg["models"]["small"]["price"], a / "co.csv", a / "cop.csv")
     assert co["dollars"].iloc[1] == pytest.approx(2 * co["dollars"].iloc[0])
@@ -48,15 +58,19 @@ def test_selection_and_allocate(ws):
     costs = {}
     for m in merged:
         write_coverage(merged[m], a / f"c_{m}.csv", a / f"p_{m}.csv", a / f"c_{m}.png", m, n_boot=50)
-        analysis.run_flops(merged[m], a / f"c_{m}.csv", root / f"configs/{m}/config.json", a / f"f_{m}.csv",
+        analysis.run_flops(merged[m], a / f"c_{m}.csv", {}, root / f"configs/{m}/config.json", a / f"f_{m}.csv",
                            a / f"fp_{m}.csv")
         costs[m] = a / f"fp_{m}.csv"
     t = analysis.run_allocate(merged, costs, a / "alloc.csv", n_bins=3)
     alloc = t[t.strategy == "allocated"].set_index("budget")["solved"]
     for _, r in t[t.strategy != "allocated"].iterrows():
         assert alloc.loc[r["budget"]] >= r["solved"] - 1e-6
-    mt = analysis.run_matched({m: a / f"f_{m}.csv" for m in merged}, a / "matched.csv")
-    assert set(mt["best"].dropna()) <= {"small", "big"}
+    mt = analysis.run_matched({m: a / f"p_{m}.csv" for m in merged}, {m: a / f"fp_{m}.csv" for m in merged}, {},
+                              a / "matched.csv", a / "matched.png", "tiny on toy")
+    assert list(pd.read_csv(a / "matched.csv").columns[:6]) == ["unit", "budget", "model", "coverage", "winner",
+                                                                 "models_at_budget"]
+    assert set(mt["unit"]) == {"flops"} and set(mt["winner"].dropna()) <= {"small", "big", "big|small"}
+    assert (a / "matched.png").stat().st_size > 5000
 
 
 def test_bad_merged_is_one_clear_error(tmp_path):

@@ -60,3 +60,51 @@ def test_snakemake_refuses_bad_config_with_one_line_and_writes_nothing(tmp_path)
     assert lines == ["infscale: config key 'datasets.gsm8k.fields.questoin' is not allowed here; "
                      "allowed: metadata, problem_id, question, reference"]
     assert sorted(p for p in (ROOT / "results").rglob("*")) == before
+
+
+def test_one_shape_key_for_plan_and_flops():
+    cfg = copy.deepcopy(DEMO)
+    # GGUF models read their shape from the converted checkpoint; Hub models need models.<m>.shape
+    assert C.checkpoint_dir(cfg, "smollm2-135m") == "results/models/SmolLM2-135M-Instruct.Q4_1"
+    assert C.model_config_json(cfg, "smollm2-135m") == "results/models/SmolLM2-135M-Instruct.Q4_1"
+    assert C.has_flops(cfg, "smollm2-135m", "gsm8k")
+    cfg["models"]["hub"] = {"source": {"hf": "org/hub"}}
+    assert not C.has_flops(cfg, "hub") and C.model_config_json(cfg, "hub") is None and C.shape_entry(cfg, "hub") == {}
+    cfg["models"]["hub"]["shape"] = {"n_params": 8e9, "n_layers": 32, "d_model": 4096}
+    C.validate(cfg)
+    assert C.has_flops(cfg, "hub") and C.model_config_json(cfg, "hub") is None
+    cfg["models"]["hub"]["shape"] = {"config_json": "cfg/hub.json", "n_params": 1e9}
+    assert C.model_config_json(cfg, "hub") == "cfg/hub.json" and C.shape_entry(cfg, "hub")["n_params"] == 1e9
+    # every model of the paper plan has its shape under the one key
+    assert all(C.has_flops(PAPER, m, d) for m, d in C.pairs(PAPER))
+    assert "analysis" not in PAPER or "models" not in PAPER["analysis"]
+
+
+@pytest.mark.parametrize("shape, needle", [
+    ({"n_params": 8e9}, "'models.hub.shape' needs n_params, n_layers, d_model or config_json"),
+    ({"n_layers": 32}, "'models.hub.shape'"),
+    ({"n_params": 8e9, "n_layers": 32, "d_model": 4096, "layers": 3}, "'models.hub.shape.layers' is not allowed"),
+])
+def test_incomplete_shape_is_one_line(shape, needle):
+    cfg = copy.deepcopy(DEMO)
+    cfg["models"]["hub"] = {"source": {"hf": "org/hub"}, "shape": shape}
+    with pytest.raises(C.ConfigError) as e:
+        C.validate(cfg)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_analysis_models_is_gone():
+    cfg = copy.deepcopy(DEMO)
+    cfg["analysis"] = {"models": {"smollm2-135m": {"config_json": "x.json"}}}
+    with pytest.raises(C.ConfigError, match="'analysis.models' is not allowed here"):
+        C.validate(cfg)
+
+
+def test_family_and_price_lookups():
+    assert C.family(PAPER, "pythia-1b") == "pythia"
+    cfg = copy.deepcopy(PAPER)
+    del cfg["models"]["gemma-2b"]["family"]
+    assert C.family(cfg, "gemma-2b") == "gemma-2b"   # no family: its own table
+    assert C.family_models(cfg, "gemma-2b", "math") == ["gemma-2b"]
+    assert C.family_models(PAPER, "llama-3", "math") == ["llama-3-8b-instruct", "llama-3-70b-instruct"]
+    assert C.has_price(PAPER, "llama-3-8b-instruct") and not C.has_price(PAPER, "gemma-2b")

@@ -1,4 +1,4 @@
-"""FLOPs: parameter counts from HF configs (published counts), the v3/v1 totals by hand, matched comparisons."""
+"""FLOPs: parameter counts from HF configs (published counts), the v3/v1 totals by hand, the shape key."""
 import json
 
 import numpy as np
@@ -82,12 +82,23 @@ def test_problem_flops_uses_real_counts():
         flops.problem_flops(bad, shape)
 
 
-def test_matched_picks_cheaper_model_at_small_budgets():
-    small = pd.DataFrame({"model": "small", "k": [1, 2, 4, 8], "coverage": [0.2, 0.3, 0.4, 0.5],
-                          "flops_v3": [1, 2, 4, 8]})
-    big = pd.DataFrame({"model": "big", "k": [1, 2], "coverage": [0.35, 0.45], "flops_v3": [4, 8]})
-    t = flops.matched(pd.concat([small, big]), budgets=[1, 4, 8])
-    assert t["best"].tolist() == ["small", "small", "small"]
-    assert np.isnan(t.loc[0, "big"]) and t.loc[1, "big"] == 0.35 and t.loc[2, "small"] == 0.5
-    t2 = flops.matched(pd.concat([small, big.assign(coverage=[0.5, 0.9])]), budgets=[4, 8])
-    assert t2["best"].tolist() == ["big", "big"]
+def test_resolve_shape_reads_the_one_key(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA3_8B))
+    given = flops.resolve_shape({"n_params": 8.03e9, "n_layers": 32, "d_model": 4096})
+    assert (given.n_params, given.n_layers, given.d_model, given.source) == (8.03e9, 32, 4096, "shape")
+    read = flops.resolve_shape({"config_json": str(tmp_path / "config.json")}, tmp_path / "config.json")
+    assert (read.n_params, read.source) == (8_030_261_248, "config")
+    over = flops.resolve_shape({"n_params": 7e9}, tmp_path)
+    assert (over.n_params, over.n_layers, over.source) == (7e9, 32, "override")
+    with pytest.raises(ValueError, match="models.<model>.shape"):
+        flops.resolve_shape({})
+
+
+def test_flops_line_is_fixed_prefill_plus_k_decode():
+    pf = pd.DataFrame({"prefill_v3": [10.0, 20.0], "decode_v3": [1.0, 2.0], "prefill_v1": [0.0, 0.0],
+                       "decode_v1": [5.0, 5.0]})
+    assert flops.flops_line(pf) == (30.0, 3.0)
+    assert flops.flops_at_k(pf, [1, 4]).tolist() == [33.0, 42.0]
+    assert flops.flops_at_k(pf, [2], "v1").tolist() == [20.0]
+    with pytest.raises(ValueError, match="v3 or v1"):
+        flops.flops_line(pf, "v2")

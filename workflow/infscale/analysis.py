@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import allocate, cost, coverage, fit, flops, io, selection
+from . import allocate, cost, coverage, fit, flops, io, matched, selection
 from .contracts import require_columns
 
 log = logging.getLogger("infscale.analysis")
@@ -37,12 +37,13 @@ def run_fit(curve_csv, out_csv):
     return t
 
 
-def run_flops(merged_path, curve_csv, model_config, out_curve, out_problems, n_params=None):
-    """Coverage vs FLOPs (v3 and v1) from the model's HF config.json and the real token counts."""
-    shape = flops.model_shape(model_config, n_params=n_params)
-    pf = flops.problem_flops(_merged(merged_path), shape)
+def run_flops(merged_path, curve_csv, shape: dict, model_config, out_curve, out_problems):
+    """Coverage vs FLOPs (v3 and v1) from the model's shape (models.<m>.shape, or the HF config.json it points
+    to: infscale.flops.resolve_shape) and the real token counts."""
+    shp = flops.resolve_shape(shape, model_config)
+    pf = flops.problem_flops(_merged(merged_path), shp)
     curve = flops.coverage_vs_flops(pd.read_csv(curve_csv), pf)
-    curve["n_params"], curve["n_layers"], curve["d_model"] = shape.n_params, shape.n_layers, shape.d_model
+    curve["n_params"], curve["n_layers"], curve["d_model"] = shp.n_params, shp.n_layers, shp.d_model
     io.write_csv(curve, out_curve)
     io.write_csv(pf, out_problems)
     return curve
@@ -68,11 +69,24 @@ def run_selection(merged_path, out_csv, ks=None, trials: int = 100, seed: int = 
     return t
 
 
-def run_matched(curve_csvs: dict, out_csv, x: str = "flops_v3"):
-    """FLOPs- (or dollar-) matched comparison of the models in `curve_csvs` (model → coverage-vs-x csv)."""
-    curves = pd.concat([pd.read_csv(p).assign(model=m) for m, p in curve_csvs.items()], ignore_index=True)
-    t = flops.matched(curves, x=x)
+def run_matched(counts_csvs: dict, flops_csvs: dict, cost_csvs: dict, out_csv, out_png=None, title: str = "",
+                budgets: dict | None = None, num: int = matched.DEFAULT_POINTS):
+    """FLOPs- and dollar-matched comparison of one family on one task (infscale.matched).
+
+    counts_csvs: model → per-problem n/c table (the coverage stage's results/analysis/problems/…);
+    flops_csvs / cost_csvs: model → the flops / cost stage's per-problem table (.problems.csv)."""
+    counts = {}
+    for m, p in counts_csvs.items():
+        t = pd.read_csv(p)
+        require_columns(t, ["n", "c"], f"problem table {p}")
+        counts[m] = (t["n"].to_numpy(), t["c"].to_numpy())
+    lines = {"flops": {m: flops.flops_line(pd.read_csv(p), "v3") for m, p in flops_csvs.items()},
+             "dollars": {m: cost.dollar_line(pd.read_csv(p)) for m, p in cost_csvs.items()}}
+    t = matched.compare(counts, lines, budgets=budgets, num=num)
     io.write_csv(t, out_csv)
+    if out_png is not None:
+        from .report import fig_matched
+        fig_matched(t, out_png, title)
     return t
 
 
@@ -150,9 +164,7 @@ def run_job(rule: str, input, output, params, log_path) -> None:
             run_fit(input[0], output[0])
         elif rule == "flops":
             cfg = input.model_config[0] if len(input.model_config) else None
-            if cfg is None:
-                raise ValueError("no model config.json for FLOPs (set analysis.models.<model>.config_json)")
-            run_flops(input.merged, input.curve, cfg, output.curve, output.problems, _p(params, "n_params"))
+            run_flops(input.merged, input.curve, dict(_p(params, "shape", {})), cfg, output.curve, output.problems)
         elif rule == "cost":
             run_cost(input.merged, input.curve, dict(_p(params, "price", {})), output.curve, output.problems)
         elif rule == "selection":
@@ -165,7 +177,8 @@ def run_job(rule: str, input, output, params, log_path) -> None:
                        max_per_problem=_p(params, "max_per_problem"), system=_p(params, "system"))
             log.info("exported %d verified-correct samples", n)
         elif rule == "matched":
-            run_matched(dict(zip(params.models, input)), output[0])
+            run_matched(dict(zip(params.models, input.counts)), dict(zip(params.flops_models, input.flops)),
+                        dict(zip(params.cost_models, input.costs)), output.table, output.plot, params.title)
         elif rule == "allocate":
             run_allocate(dict(zip(params.models, input.merged)), dict(zip(params.models, input.costs)), output[0],
                          cost_column=params.cost.replace("dollars", "dollars_per_attempt"),

@@ -67,6 +67,12 @@ def validate(config: dict, schema: dict | None = None) -> None:
             if ds not in datasets:
                 raise ConfigError(
                     f"config key 'models.{name}.datasets' names unknown dataset {ds!r}; allowed: {', '.join(datasets)}")
+    for name, model in config["models"].items():
+        entry = model.get("shape")
+        if entry and not has_flops(config, name):
+            raise ConfigError(
+                f"config key 'models.{name}.shape' needs {', '.join(SHAPE_KEYS)} or config_json (the model's source "
+                "has no config.json to read the rest from)")
     for name in datasets:
         k, s = samples(config, name), samples_per_shard(config, name)
         if k % s:
@@ -139,6 +145,58 @@ def checkpoint(config: dict, model: str) -> str | None:
     from .model import checkpoint_name
 
     return checkpoint_name(config["models"][model]["source"])
+
+
+def checkpoint_dir(config: dict, model: str) -> str | None:
+    """results/models/{checkpoint}: the converted HF checkpoint of a GGUF model (None for other sources)."""
+    name = checkpoint(config, model)
+    return f"results/models/{name}" if name else None
+
+
+# ---- model shape, family and price: the one home of `models.<m>.shape` (compute plan and FLOPs rules) -------
+
+SHAPE_KEYS = ("n_params", "n_layers", "d_model")
+
+
+def shape_entry(config: dict, model: str) -> dict:
+    """The model's `shape` entry ({} when absent): {n_params, n_layers, d_model}, or {config_json} with an
+    optional n_params override (active parameters of an MoE model)."""
+    return dict(config["models"][model].get("shape") or {})
+
+
+def model_config_json(config: dict, model: str) -> str | None:
+    """Where a model's HF config.json is read from when its shape entry does not give the shape outright:
+    shape.config_json, the converted checkpoint (GGUF models) or a local HF checkpoint dir (source.path)."""
+    entry = shape_entry(config, model)
+    if all(k in entry for k in SHAPE_KEYS):
+        return None
+    if "config_json" in entry:
+        return entry["config_json"]
+    src = config["models"][model]["source"]
+    return checkpoint_dir(config, model) or src.get("path")
+
+
+def has_flops(config: dict, model: str, dataset: str | None = None) -> bool:
+    """True when FLOPs can be computed for the model: a full shape, or a config.json to read it from.
+
+    `dataset` is for per-pair conditions (token counts of imported samples); none are applied here yet."""
+    entry = shape_entry(config, model)
+    return all(k in entry for k in SHAPE_KEYS) or model_config_json(config, model) is not None
+
+
+def has_price(config: dict, model: str) -> bool:
+    return "price" in config["models"][model]
+
+
+def family(config: dict, model: str) -> str:
+    """The model's family for compute-matched comparisons; a model without one is its own family."""
+    return config["models"][model].get("family") or model
+
+
+def family_models(config: dict, fam: str, dataset: str) -> list[str]:
+    """Models of family `fam` on `dataset` that a matched comparison can place (FLOPs or a price)."""
+    return [m for m, d in pairs(config) if d == dataset and family(config, m) == fam
+            and (has_flops(config, m, d) or has_price(config, m))]
 
 
 def checkpoint_source(config: dict, name: str) -> dict:

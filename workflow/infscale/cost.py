@@ -28,10 +28,16 @@ def attempt_cost(merged: pd.DataFrame, price: dict) -> pd.DataFrame:
     return df.groupby("problem_id", sort=True)["dollars"].mean().rename("dollars_per_attempt").reset_index()
 
 
+def dollar_line(per_attempt: pd.DataFrame) -> tuple[float, float]:
+    """(fixed, per attempt) dollars over all problems: k attempts on every problem cost 0 + k·Σ_p price_p."""
+    return 0.0, float(per_attempt["dollars_per_attempt"].sum())
+
+
 def coverage_vs_cost(curve: pd.DataFrame, per_attempt: pd.DataFrame) -> pd.DataFrame:
     """Coverage curve with total dollars for k attempts on every problem: k · Σ_p price per attempt_p."""
     out = curve[["k", "coverage"]].copy()
-    out["dollars"] = out["k"].astype(np.float64) * per_attempt["dollars_per_attempt"].sum()
+    fixed, per_k = dollar_line(per_attempt)
+    out["dollars"] = fixed + out["k"].astype(np.float64) * per_k
     return out
 
 

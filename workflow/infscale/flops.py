@@ -119,6 +119,20 @@ def model_shape(config: dict | str | _Path, n_params: float | None = None) -> Mo
     return ModelShape(float(count_params(cfg)), L, d, "config")
 
 
+def resolve_shape(entry: dict, model_config: str | _Path | None = None) -> ModelShape:
+    """The model's shape from its one config key, `models.<m>.shape` (infscale.config.shape_entry).
+
+    n_params, n_layers and d_model given outright are used as they are; otherwise they are read from the HF
+    config.json `model_config` (shape.config_json, a converted GGUF checkpoint or a local HF dir; see
+    infscale.config.model_config_json), with the entry's n_params, if any, overriding the count."""
+    entry = dict(entry or {})
+    if all(k in entry for k in ("n_params", "n_layers", "d_model")):
+        return ModelShape(float(entry["n_params"]), int(entry["n_layers"]), int(entry["d_model"]), "shape")
+    if model_config is None:
+        raise ValueError("no model shape: set models.<model>.shape to {n_params, n_layers, d_model} or {config_json}")
+    return model_shape(model_config, n_params=entry.get("n_params"))
+
+
 # ---- FLOPs from real token counts ----------------------------------------------------------------------------
 
 def problem_flops(merged: "_pd.DataFrame", shape: ModelShape) -> "_pd.DataFrame":
@@ -145,12 +159,18 @@ def problem_flops(merged: "_pd.DataFrame", shape: ModelShape) -> "_pd.DataFrame"
     return out.reset_index()
 
 
-def flops_at_k(pf: "_pd.DataFrame", ks, version: str = "v3") -> np.ndarray:
-    """Total FLOPs over all problems for k samples per problem: Σ_p prefill_p + k·decode_p."""
+def flops_line(pf: "_pd.DataFrame", version: str = "v3") -> tuple[float, float]:
+    """(fixed, per sample) FLOPs over all problems: total for k samples per problem = fixed + k·per sample,
+    with fixed = Σ_p prefill_p (the prompt once per problem) and per sample = Σ_p decode_p."""
     if version not in ("v3", "v1"):
         raise ValueError(f"FLOPs version must be v3 or v1, got {version!r}")
-    ks = np.asarray(ks, dtype=np.float64)
-    return pf[f"prefill_{version}"].sum() + ks * pf[f"decode_{version}"].sum()
+    return float(pf[f"prefill_{version}"].sum()), float(pf[f"decode_{version}"].sum())
+
+
+def flops_at_k(pf: "_pd.DataFrame", ks, version: str = "v3") -> np.ndarray:
+    """Total FLOPs over all problems for k samples per problem: Σ_p prefill_p + k·decode_p."""
+    fixed, per_k = flops_line(pf, version)
+    return fixed + np.asarray(ks, dtype=np.float64) * per_k
 
 
 def coverage_vs_flops(curve: "_pd.DataFrame", pf: "_pd.DataFrame") -> "_pd.DataFrame":
@@ -159,26 +179,3 @@ def coverage_vs_flops(curve: "_pd.DataFrame", pf: "_pd.DataFrame") -> "_pd.DataF
     out["flops_v3"] = flops_at_k(pf, out["k"], "v3")
     out["flops_v1"] = flops_at_k(pf, out["k"], "v1")
     return out
-
-
-def matched(curves: "_pd.DataFrame", x: str = "flops_v3", budgets=None, num: int = 30) -> "_pd.DataFrame":
-    """Compute-matched comparison: for each budget, the best coverage each model reaches within it.
-
-    `curves` has columns model, coverage and the cost column `x` (FLOPs or dollars). A model reaches the largest
-    coverage among its points with x ≤ budget (NaN if even k = 1 costs more). Output: one row per budget with a
-    column per model and `best` (the model with the highest coverage; ties go to the first in name order).
-    """
-    if budgets is None:
-        lo, hi = curves[x].min(), curves[x].max()
-        budgets = np.logspace(np.log10(lo), np.log10(hi), num)
-    models = sorted(curves["model"].unique())
-    rows = []
-    for bud in budgets:
-        row = {"budget": float(bud)}
-        for m in models:
-            c = curves[(curves["model"] == m) & (curves[x] <= bud * (1 + 1e-12))]["coverage"]
-            row[m] = float(c.max()) if len(c) else np.nan
-        vals = _pd.Series({m: row[m] for m in models}).dropna()
-        row["best"] = vals.idxmax() if len(vals) else None
-        rows.append(row)
-    return _pd.DataFrame(rows)

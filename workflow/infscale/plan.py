@@ -13,8 +13,9 @@ Token and FLOP accounting follows Brown et al. 2024 (Large Language Monkeys, arX
 processed once per problem and each of the K samples decodes D tokens, D = max_tokens × fill (expected share
 of the token budget a sample uses). FLOPs are infscale.flops.inference_flops_v3, summed over problems.
 
-Config keys used (schema fragment in docs/cluster.md):
-  models.<m>.shape: {n_params, n_layers, d_model}   models.<m>.family   models.<m>.tensor_parallel
+Config keys used (documented in config/README.md):
+  models.<m>.shape: {n_params, n_layers, d_model} or {config_json} (the one shape key, also read by the FLOPs
+  rules; GGUF and local models may read their config.json instead)   models.<m>.family   models.<m>.tensor_parallel
   plan.fill (default 0.5)   plan.chars_per_token (default 4)   plan.throughput_tok_s: {model|family: tok/s}
   plan.problems: {dataset: n}   plan.prompt_tokens: {dataset: mean tokens per problem}
 """
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from infscale import config as cfg
-from infscale.flops import inference_flops_v3
+from infscale.flops import ModelShape, inference_flops_v3, resolve_shape
 from infscale.io import write_text
 
 DEFAULT_FILL = 0.5
@@ -85,6 +86,17 @@ def _throughput(config: dict, model: str) -> float | None:
     return None
 
 
+def model_shape(config: dict, model: str) -> ModelShape | None:
+    """The model's shape from models.<m>.shape, the one key the FLOPs rules read too (infscale.flops.resolve_shape);
+    None when it is not known before anything runs (no shape key, or its config.json does not exist yet)."""
+    if not cfg.has_flops(config, model):
+        return None
+    try:
+        return resolve_shape(cfg.shape_entry(config, model), cfg.model_config_json(config, model))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def plan_row(config: dict, model: str, dataset: str, problems_dir: Path | None = None,
              bench_dir: Path | None = None) -> dict:
     plan = config.get("plan", {})
@@ -103,10 +115,10 @@ def plan_row(config: dict, model: str, dataset: str, problems_dir: Path | None =
     row["decode_tokens"] = None if n_problems is None else n_problems * k * decode_per_sample
     row["prompt_tokens"] = None if prompt is None else float(prompt.sum())
 
-    shape = config["models"][model].get("shape")
-    if shape and prompt is not None:
-        row["flops"] = float(np.sum(inference_flops_v3(float(shape["n_params"]), int(shape["n_layers"]),
-                                                       int(shape["d_model"]), prompt, decode_per_sample, k)))
+    shape = model_shape(config, model)
+    if shape is not None and prompt is not None:
+        row["flops"] = float(np.sum(inference_flops_v3(shape.n_params, shape.n_layers, shape.d_model, prompt,
+                                                       decode_per_sample, k)))
     else:
         row["flops"] = None
 

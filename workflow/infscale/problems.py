@@ -101,9 +101,14 @@ def _to_reference(row: pd.Series, ref_field, fmt: str) -> str:
 
 
 def _jsonable(v):
-    if isinstance(v, np.ndarray):
-        return [_jsonable(x) for x in v.tolist()]
-    if isinstance(v, (np.generic,)):
+    """Plain JSON types from what `datasets`/pandas hand back for nested columns: a Hub struct column becomes a
+    dict and a list column a numpy array, at any depth (deepmind/code_contests: public_tests = {input: [...],
+    output: [...]}, time_limit = {seconds, nanos}; https://huggingface.co/datasets/deepmind/code_contests)."""
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (np.ndarray, list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
         return v.item()
     return v
 

@@ -5,6 +5,7 @@
 - cost-matched bars: coverage each priced model reaches within the same dollar budget (Table 1's question);
 - selection methods (majority vote, reward best-of-N / weighted vote) against oracle coverage (Fig. 7);
 - the compute-optimal allocation frontier against every single model;
+- the FLOPs- and dollar-matched comparison of one family on one task, with the winner at each budget (Fig. 4);
 - tables as CSV. A figure whose inputs are absent (no prices, no model config) says so instead of vanishing.
 """
 
@@ -67,7 +68,7 @@ def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str) -> 
 
 def fig_flops(curves: pd.DataFrame, families: dict, path, title: str) -> None:
     if curves.empty:
-        return _empty(path, title, "no FLOPs: no model config known (analysis.models.<m>.config_json)")
+        return _empty(path, title, "no FLOPs: no model shape known (models.<m>.shape)")
     plt, sns = _plt()
     curves = curves.assign(family=curves["model"].map(lambda m: families.get(m) or m))
     fams = sorted(curves["family"].unique())
@@ -108,6 +109,33 @@ def fig_cost(table: pd.DataFrame, path, title: str) -> None:
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("coverage")
     ax.set_title(f"{title} — same budget ${table['budget_dollars'].iloc[0]:.3g}")
+    io.write_png(fig, path)
+
+
+def fig_matched(table: pd.DataFrame, path, title: str) -> None:
+    """One panel per unit (FLOPs, dollars): each model's coverage at each budget, the winner marked above."""
+    if table.empty:
+        return _empty(path, title, "no FLOPs or prices for this family (models.<m>.shape / models.<m>.price)")
+    plt, sns = _plt()
+    units = [u for u in ("flops", "dollars") if (table["unit"] == u).any()]
+    models = sorted(table["model"].unique())
+    palette = dict(zip(models, sns.color_palette(n_colors=len(models))))
+    fig, axes = plt.subplots(1, len(units), figsize=(5 * len(units), 3.8), squeeze=False)
+    for ax, unit in zip(axes[0], units):
+        t = table[table["unit"] == unit]
+        for m, g in t.groupby("model"):
+            ax.plot(g["budget"], g["coverage"], marker="o", markersize=2.5, color=palette[m], label=m)
+        w = t.drop_duplicates("budget")
+        for b, win in zip(w["budget"], w["winner"]):
+            if isinstance(win, str):
+                for j, m in enumerate(win.split("|")):
+                    ax.scatter([b], [1.03 + 0.03 * j], marker="s", s=12, color=palette[m], clip_on=False)
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("total inference FLOPs (Monkeys v3)" if unit == "flops" else "total cost (dollars)")
+        ax.set_ylabel("coverage at the budget")
+        ax.set_title(f"{title} — {unit}", pad=14)
+        ax.legend(fontsize=7, loc="lower right")
     io.write_png(fig, path)
 
 

@@ -1,7 +1,8 @@
 # Analysis after the merge (Brown et al. 2024, arXiv 2407.21787; Snell et al. 2024, arXiv 2408.03314).
 # Every rule reads results/merged/{model}/{dataset}.parquet (or an earlier analysis output) and writes under
 # results/analysis/. Per-(model, dataset) params come from that model's and dataset's entries and `analysis:`;
-# only the cross-model rules (matched per family, allocate per dataset) list several models.
+# only the cross-model rules (matched per family, allocate per dataset) list several models. A model's shape for
+# FLOPs is its one key models.<m>.shape (infscale.config.shape_entry), the same the compute plan reads.
 # Needs `infscale_config` (imported by common.smk, which puts workflow/ on sys.path).
 rule fit:
     input:
@@ -25,7 +26,7 @@ rule flops:
         curve="results/analysis/flops/{model}/{dataset}.csv",
         problems="results/analysis/flops/{model}/{dataset}.problems.csv",
     params:
-        n_params=lambda w: analysis_shape(w.model).get("n_params"),
+        shape=lambda w: infscale_config.shape_entry(config, w.model),
     log:
         "results/logs/analysis/flops/{model}/{dataset}.log",
     conda:
@@ -88,11 +89,20 @@ rule export:
 
 rule matched:
     input:
-        lambda w: [f"results/analysis/flops/{m}/{w.dataset}.csv" for m in _family_models(w)],
+        unpack(matched_inputs),
     output:
-        "results/analysis/matched/{family}/{dataset}.csv",
+        table="results/analysis/matched/{family}/{dataset}.csv",
+        plot=report(
+            "results/analysis/matched/{family}/{dataset}.png",
+            caption="../report/matched.rst",
+            category="Compute-matched",
+            labels={"family": "{family}", "dataset": "{dataset}"},
+        ),
     params:
-        models=_family_models,
+        models=matched_models,
+        flops_models=lambda w: matched_models(w, "flops"),
+        cost_models=lambda w: matched_models(w, "price"),
+        title=lambda w: f"{w.family} on {w.dataset}",
     log:
         "results/logs/analysis/matched/{family}/{dataset}.log",
     conda:

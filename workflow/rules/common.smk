@@ -17,6 +17,7 @@ wildcard_constraints:
     model=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     dataset=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     checkpoint=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    family=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     shard=r"\d+",
 
 
@@ -32,8 +33,8 @@ def dataset_files(wildcards):
 
 def model_checkpoint(wildcards):
     """The converted checkpoint directory a GGUF model needs; nothing for Hub ids and local HF dirs."""
-    name = infscale_config.checkpoint(config, wildcards.model)
-    return [f"results/models/{name}"] if name else []
+    path = infscale_config.checkpoint_dir(config, wildcards.model)
+    return [path] if path else []
 
 
 def shard_files(kind):
@@ -66,40 +67,42 @@ def _acfg(*keys, default=None):
     return node
 
 
-def analysis_shape(model):
-    """analysis.models.<model>: an explicit config_json path and/or n_params (override)."""
-    return _acfg("models", model, default={}) or {}
-
-
 def model_config_input(wildcards):
-    """Where the model's HF config.json comes from: analysis.models.<m>.config_json, the converted checkpoint
-    (GGUF models), or a local HF checkpoint dir. [] when none is known (no FLOPs for that model)."""
-    entry = analysis_shape(wildcards.model)
-    if "config_json" in entry:
-        return [entry["config_json"]]
-    ck = infscale_config.checkpoint(config, wildcards.model)
-    if ck:
-        return [f"results/models/{ck}"]
-    src = config["models"][wildcards.model]["source"]
-    if "path" in src:
-        return [src["path"]]
-    return []
+    """The HF config.json (or checkpoint dir) the FLOPs rule reads the shape from; [] when models.<m>.shape gives
+    it outright or none is known (infscale.config.model_config_json)."""
+    path = infscale_config.model_config_json(config, wildcards.model)
+    return [path] if path else []
 
 
-def has_flops(model):
-    return bool(model_config_input(type("W", (), {"model": model})()))
+def models_on(dataset, need=None):
+    """The models run on `dataset`; need="flops" / "price" keeps those with FLOPs / a price."""
+    keep = {
+        None: lambda m: True,
+        "flops": lambda m: infscale_config.has_flops(config, m, dataset),
+        "price": lambda m: infscale_config.has_price(config, m),
+    }[need]
+    return [m for m, d in infscale_config.pairs(config) if d == dataset and keep(m)]
 
 
-def has_price(model):
-    return "price" in config["models"][model]
+def matched_models(w, need=None):
+    """The family's models on the dataset that the matched comparison places (with FLOPs / a price)."""
+    on = set(models_on(w.dataset, need))
+    return [m for m in infscale_config.family_models(config, w.family, w.dataset) if m in on]
 
 
-def models_on(dataset, pred=lambda m: True):
-    return [m for m, d in infscale_config.pairs(config) if d == dataset and pred(m)]
+def matched_inputs(w):
+    d = w.dataset
+    return {
+        "counts": [f"results/analysis/problems/{m}/{d}.csv" for m in matched_models(w)],
+        "flops": [f"results/analysis/flops/{m}/{d}.problems.csv" for m in matched_models(w, "flops")],
+        "costs": [f"results/analysis/cost/{m}/{d}.problems.csv" for m in matched_models(w, "price")],
+    }
 
 
-def _family_models(w):
-    return models_on(w.dataset, lambda m: has_flops(m) and config["models"][m].get("family") == w.family)
+def matched_families(dataset):
+    """Every family (a model without one is its own) with a model that has FLOPs or a price on `dataset`."""
+    return sorted({infscale_config.family(config, m) for m in set(models_on(dataset, "flops"))
+                   | set(models_on(dataset, "price"))})
 
 
 def _allocate_cost():
@@ -107,8 +110,7 @@ def _allocate_cost():
 
 
 def _allocate_models(dataset):
-    pred = has_price if _allocate_cost() == "dollars" else has_flops
-    return models_on(dataset, pred)
+    return models_on(dataset, "price" if _allocate_cost() == "dollars" else "flops")
 
 
 def analysis_targets():
@@ -120,13 +122,12 @@ def analysis_targets():
                 f"results/analysis/export/{m}/{d}.jsonl"]
         if config["datasets"][d]["domain"] == "math":
             out.append(f"results/analysis/selection/{m}/{d}.csv")
-        if has_flops(m):
+        if infscale_config.has_flops(config, m, d):
             out.append(f"results/analysis/flops/{m}/{d}.csv")
-        if has_price(m):
+        if infscale_config.has_price(config, m):
             out.append(f"results/analysis/cost/{m}/{d}.csv")
     for d in datasets:
-        fams = {config["models"][m].get("family") for m in models_on(d, has_flops)} - {None}
-        out += [f"results/analysis/matched/{f}/{d}.csv" for f in sorted(fams)]
+        out += [f"results/analysis/matched/{f}/{d}.{ext}" for f in matched_families(d) for ext in ("csv", "png")]
         if _allocate_models(d):
             out.append(f"results/analysis/allocate/{d}.csv")
     return out
@@ -137,8 +138,8 @@ def _report_inputs(w):
     return {
         "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m in models_on(d)],
         "fits": [f"results/analysis/fit/{m}/{d}.csv" for m in models_on(d)],
-        "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, has_flops)],
-        "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, has_price)],
+        "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, "flops")],
+        "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, "price")],
         "selection": [f"results/analysis/selection/{m}/{d}.csv" for m in _selection_models(d)],
         "allocate": [f"results/analysis/allocate/{d}.csv"] if _allocate_models(d) else [],
     }
@@ -175,7 +176,7 @@ def paper_subsets(kind):
     """The subsets whose fit / coverage / matched table the comparison reads, in input order."""
     pairs = paper_pairs()
     if kind == "matched":
-        return [s for s, (m, d) in pairs.items() if has_flops(m) and config["models"][m].get("family")]
+        return [s for s, (m, d) in pairs.items() if infscale_config.has_flops(config, m, d)]
     return list(pairs)
 
 
@@ -185,7 +186,7 @@ def paper_inputs(wildcards):
         "published": config["report"]["paper_comparison"],
         "fits": [f"results/analysis/fit/{m}/{d}.csv" for m, d in (pairs[s] for s in paper_subsets("fit"))],
         "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m, d in (pairs[s] for s in paper_subsets("coverage"))],
-        "matched": [f"results/analysis/matched/{config['models'][m]['family']}/{d}.csv"
+        "matched": [f"results/analysis/matched/{infscale_config.family(config, m)}/{d}.csv"
                     for m, d in (pairs[s] for s in paper_subsets("matched"))],
     }
 

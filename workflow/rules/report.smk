@@ -25,10 +25,10 @@ rule report_dataset:
     params:
         dataset=lambda w: w.dataset,
         models=lambda w: models_on(w.dataset),
-        flops_models=lambda w: models_on(w.dataset, has_flops),
-        cost_models=lambda w: models_on(w.dataset, has_price),
+        flops_models=lambda w: models_on(w.dataset, "flops"),
+        cost_models=lambda w: models_on(w.dataset, "price"),
         selection_models=lambda w: _selection_models(w.dataset),
-        families=lambda w: {m: config["models"][m].get("family") or m for m in models_on(w.dataset)},
+        families=lambda w: {m: infscale_config.family(config, m) for m in models_on(w.dataset)},
     log:
         "results/logs/report/{dataset}.log",
     conda:

@@ -1,0 +1,101 @@
+"""Compute-matched comparison of the models of one family on one task (Brown et al. 2024, *Large Language Monkeys*,
+arXiv 2407.21787, §3 and Fig. 4: coverage against total inference FLOPs for each model of a family; whether the
+smaller model sampled more often beats the larger one at the same FLOPs; and the same against dollars, §3 / Table 1).
+
+Each model's cost is a line in k, the samples drawn per problem: FLOPs(k) = Σ_p prefill_p + k·Σ_p decode_p
+(Monkeys v3 FLOPs, infscale.flops.flops_line) and dollars(k) = k·Σ_p price per attempt_p (infscale.cost.dollar_line).
+On a grid of budgets B (log-spaced from the cheapest single sample of any model to the most expensive full run), a
+model buys k(B) = ⌊(B − fixed)/per_k⌋ samples per problem and reaches coverage(k(B)), computed exactly from its
+per-problem counts (n, c) with the unbiased pass@k estimator (infscale.coverage). A model that cannot afford one
+sample, or whose budget would buy more samples than it has, has no coverage at that budget (NaN): its curve ends
+where its samples end, as in the paper's figures. The winner is the model with the highest coverage among those
+with a value; tied models are joined with "|".
+
+All budgets of a model are answered by one coverage sweep over the distinct k(B) (linear in samples per problem),
+see bench/bench_matched.py for the loop it replaces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .coverage import coverage_from_counts
+
+UNITS = ("flops", "dollars")
+COLUMNS = ["unit", "budget", "model", "coverage", "winner", "models_at_budget", "k"]
+DEFAULT_POINTS = 40
+TIE_TOL = 1e-12
+
+
+def affordable_k(budgets, fixed: float, per_k: float, kmax: int) -> np.ndarray:
+    """Samples per problem each budget buys: ⌊(B − fixed)/per_k⌋, 0 when that is < 1 or > kmax (no value)."""
+    b = np.asarray(budgets, dtype=np.float64)
+    if per_k <= 0:
+        raise ValueError(f"matched: the cost of one sample per problem must be positive, got {per_k}")
+    k = np.floor((b - fixed) / per_k * (1.0 + 1e-12)).astype(np.int64)  # a budget equal to a cost buys it
+    k[(k < 1) | (k > kmax)] = 0
+    return k
+
+
+def coverage_at(n, c, ks) -> np.ndarray:
+    """Coverage at each k of `ks` (NaN where k is 0), one sweep over the distinct positive k."""
+    ks = np.asarray(ks, dtype=np.int64)
+    out = np.full(len(ks), np.nan)
+    pos = ks > 0
+    if pos.any():
+        uniq, inv = np.unique(ks[pos], return_inverse=True)
+        out[pos] = coverage_from_counts(n, c, uniq)[np.asarray(inv).reshape(-1)]
+    return out
+
+
+def budget_grid(lines: dict, kmax: dict, num: int = DEFAULT_POINTS) -> np.ndarray:
+    """`num` log-spaced budgets from the cheapest k = 1 to the dearest k = kmax over the models of one unit."""
+    lo = min(f + p for f, p in lines.values())
+    hi = max(f + kmax[m] * p for m, (f, p) in lines.items())
+    return np.array([lo]) if hi <= lo else np.geomspace(lo, hi, num)
+
+
+def _winners(cov: np.ndarray, models: list[str]) -> tuple[list, np.ndarray]:
+    """Per row of cov (budgets × models): the best model ("a|b" on ties, None if none) and how many have a value."""
+    have = np.isfinite(cov)
+    best = np.where(have, cov, -np.inf).max(axis=1)
+    top = have & (cov >= best[:, None] - TIE_TOL)
+    names = np.array(models, dtype=object)
+    return ["|".join(names[row]) if row.any() else None for row in top], have.sum(axis=1)
+
+
+def compare(counts: dict, lines: dict, budgets: dict | None = None, num: int = DEFAULT_POINTS) -> pd.DataFrame:
+    """The matched table of one family on one task.
+
+    counts: model → (n, c) arrays, samples and correct samples per problem.
+    lines:  unit ("flops" | "dollars") → {model: (fixed, per_k)}; a unit may list only some models (prices).
+    budgets: unit → budgets (default: budget_grid of that unit). Returns COLUMNS, long format (one row per unit,
+    budget and model), sorted by unit, budget, model.
+    """
+    frames = []
+    for unit in UNITS:
+        ln = {m: (float(f), float(p)) for m, (f, p) in sorted((lines.get(unit) or {}).items())}
+        if not ln:
+            continue
+        missing = sorted(set(ln) - set(counts))
+        if missing:
+            raise ValueError(f"matched: no per-problem counts for {', '.join(missing)}")
+        kmax = {m: int(np.min(counts[m][0])) for m in ln}
+        grid = np.asarray(budgets[unit] if budgets and unit in budgets else budget_grid(ln, kmax, num), np.float64)
+        models = list(ln)
+        ks = np.stack([affordable_k(grid, *ln[m], kmax[m]) for m in models], axis=1)
+        cov = np.stack([coverage_at(*counts[m], ks[:, j]) for j, m in enumerate(models)], axis=1)
+        winner, have = _winners(cov, models)
+        frames.append(pd.DataFrame({
+            "unit": unit, "budget": np.repeat(grid, len(models)), "model": np.tile(models, len(grid)),
+            "coverage": cov.reshape(-1), "winner": np.repeat(np.array(winner, dtype=object), len(models)),
+            "models_at_budget": np.repeat(have, len(models)), "k": ks.reshape(-1)}))
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def winners(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (unit, budget): the winner and how many models had a value there."""
+    return table.drop_duplicates(["unit", "budget"])[["unit", "budget", "winner", "models_at_budget"]]
