@@ -1,14 +1,21 @@
-"""Compute plan (infscale.plan): counts, tokens, FLOPs and GPU-hours from small explicit configs."""
+"""Compute plan (infscale.plan): counts, tokens, FLOPs and GPU-hours from small explicit configs; and the paper
+plan's dry run, which must schedule every job the plan promises (each rule's exact job count)."""
 
 from __future__ import annotations
+
+import json
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from infscale import config as C
 from infscale import plan
 from infscale.flops import inference_flops_v3
 from infscale.io import write_parquet
+from workflow_helpers import ROOT, copy_workflow, job_counts, planned_outputs, snakemake
 
 SHAPE = {"n_params": 1.0e9, "n_layers": 16, "d_model": 2048}
 
@@ -113,3 +120,57 @@ def test_write_plan_writes_csv_and_text(tmp_path):
     back = pd.read_csv(tmp_path / "plan.csv")
     assert list(back.columns) == plan.COLUMNS and len(back) == len(df)
     assert (tmp_path / "plan.txt").read_text().strip() == text.strip()
+
+
+def test_shape_from_config_json_when_it_exists(tmp_path):
+    cfg = _config(throughput_tok_s={"llama": 1000.0})
+    path = tmp_path / "config.json"
+    cfg["models"]["small"]["shape"] = {"config_json": str(path)}
+    assert pd.isna(_row(plan.build_plan(cfg), "small", "math").flops)     # not there yet: unknown, not a crash
+    path.write_text(json.dumps({"model_type": "llama", "hidden_size": 2048, "intermediate_size": 5632,
+                                "num_hidden_layers": 16, "num_attention_heads": 32, "vocab_size": 32000}))
+    cfg["models"]["small"]["shape"]["n_params"] = 1.0e9                  # the override beats the counted params
+    r = _row(plan.build_plan(cfg), "small", "math")
+    assert r.flops == pytest.approx(10 * float(inference_flops_v3(1e9, 16, 2048, 200, 256, 200)))
+
+
+# The paper plan (config/config.yaml): 26 model × dataset pairs (Llama-3 8B/70B on all four tasks, Gemma-2B on three,
+# seven Pythias on GSM8K and MATH, DeepSeek-Coder-V2 on CodeContests), 20 shards of 500 samples each.
+PAPER_COUNTS = {
+    "prepare_problems": 4, "generate_shard": 520, "verify_shard": 520, "merge_shards": 26, "coverage": 26,
+    "export": 26, "selection": 20,    # math-domain pairs (GSM8K, MATH)
+    "fit": 26, "flops": 26,           # every pair: every model has models.<m>.shape
+    "cost": 9,                        # priced models: Llama-3 8B and 70B on 4 tasks, DeepSeek on 1
+    "matched": 10,                    # families per task: 3 on GSM8K and MATH, 2 on CodeContests and MiniF2F
+    "allocate": 4, "report_dataset": 4, "all": 1,
+}
+
+
+def test_paper_plan_dry_run_schedules_every_promised_job(tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    t0 = time.perf_counter()
+    r = snakemake(wd, "-n", "--quiet", "rules", "--configfile", "config/config.yaml")
+    counts = job_counts(r.stdout)
+    assert counts == PAPER_COUNTS
+    # the same numbers from the config, so a changed plan points at the line that changed
+    pairs = C.pairs(cfg)
+    assert counts["generate_shard"] == sum(len(C.shards(cfg, d)) for _, d in pairs)
+    assert counts["flops"] == len(pairs) == sum(C.has_flops(cfg, m, d) for m, d in pairs)
+    assert counts["cost"] == sum(C.has_price(cfg, m) for m, _ in pairs)
+    assert counts["matched"] == len({(C.family(cfg, m), d) for m, d in pairs})
+    print(f"paper plan: {sum(counts.values())} jobs planned in {time.perf_counter() - t0:.1f} s")
+
+
+def test_paper_plan_matched_tables_cover_every_family_and_task(tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    r = snakemake(wd, "results/analysis/matched/llama-3/math.csv",
+                  "results/analysis/matched/deepseek-coder-v2/code_contests.csv", "-n", "--configfile",
+                  "config/config.yaml")
+    outs = set(planned_outputs(r.stdout))
+    # the llama-3 table on MATH reads both models' FLOPs and prices; DeepSeek's own table its FLOPs and price
+    for m in ("llama-3-8b-instruct", "llama-3-70b-instruct"):
+        assert {f"results/analysis/flops/{m}/math.csv", f"results/analysis/cost/{m}/math.csv"} <= outs
+    assert {"results/analysis/flops/deepseek-coder-v2-instruct/code_contests.csv",
+            "results/analysis/cost/deepseek-coder-v2-instruct/code_contests.csv"} <= outs
+    assert not any("/pythia" in o or "/gemma" in o for o in outs)

@@ -7,7 +7,6 @@ rerun does nothing, raising K adds only the new shard's jobs, adding a model add
 import copy
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -97,17 +96,3 @@ def test_lint_is_clean():
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Congratulations, your workflow is in a good condition!" in r.stdout + r.stderr
-
-
-def test_paper_plan_dry_run_plans_every_job(tmp_path):
-    wd = copy_workflow(tmp_path / "wf")
-    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    t0 = time.perf_counter()
-    r = snakemake(wd, "-n", "--quiet", "rules")
-    counts = job_counts(r.stdout)
-    shards = sum(len(C.shards(cfg, d)) for _, d in C.pairs(cfg))
-    assert counts["generate_shard"] == shards and counts["verify_shard"] == shards
-    assert counts["merge_shards"] == len(C.pairs(cfg))
-    assert counts["prepare_problems"] == len(cfg["datasets"])
-    assert "prepare_model" not in counts  # Hub models need no conversion
-    print(f"paper plan: {sum(counts.values())} jobs planned in {time.perf_counter() - t0:.1f} s")
