@@ -81,3 +81,67 @@ def test_prepare_writes_parquet_with_metadata(tmp_path):
     prepare_problems("math500", DEMO["datasets"]["math500"], str(out), ROOT)
     assert io.read_metadata(out)["dataset"] == "math500"
     assert len(io.read_parquet(out)) == 10
+
+
+def _code_contests_fixture(path):
+    """Three test-split rows in the Hub layout of deepmind/code_contests, written as parquet by `datasets` from the
+    nested structure (field names and types from the dataset card, https://huggingface.co/datasets/deepmind/code_contests:
+    public_tests / private_tests / generated_tests = struct {input: list[string], output: list[string]},
+    time_limit = struct {seconds: int64, nanos: int64}, solutions = struct {language: list[int], solution: list[string]})."""
+    import datasets
+
+    tests = {"input": datasets.Sequence(datasets.Value("string")), "output": datasets.Sequence(datasets.Value("string"))}
+    features = datasets.Features({
+        "name": datasets.Value("string"), "description": datasets.Value("string"),
+        "public_tests": tests, "private_tests": tests, "generated_tests": tests,
+        "source": datasets.Value("int64"), "difficulty": datasets.Value("int64"),
+        "solutions": {"language": datasets.Sequence(datasets.Value("int64")),
+                      "solution": datasets.Sequence(datasets.Value("string"))},
+        "cf_tags": datasets.Sequence(datasets.Value("string")),
+        "time_limit": {"seconds": datasets.Value("int64"), "nanos": datasets.Value("int64")},
+        "memory_limit_bytes": datasets.Value("int64"),
+    })
+    rows = {
+        "name": ["1548_A. Add", "1548_B. Double", "1548_C. Empty private"],
+        "description": ["Print a+b.", "Print 2n.", "Print n."],
+        "public_tests": [{"input": ["1 2\n"], "output": ["3\n"]}, {"input": ["4\n", "5\n"], "output": ["8\n", "10\n"]},
+                         {"input": ["7\n"], "output": ["7\n"]}],
+        "private_tests": [{"input": ["5 5\n"], "output": ["10\n"]}, {"input": ["0\n"], "output": ["0\n"]},
+                          {"input": [], "output": []}],
+        "generated_tests": [{"input": ["-1 1\n"], "output": ["0\n"]}, {"input": [], "output": []},
+                            {"input": [], "output": []}],
+        "source": [2, 2, 2], "difficulty": [7, 8, 7],
+        "solutions": [{"language": [3], "solution": ["print(sum(map(int, input().split())))"]}] * 3,
+        "cf_tags": [["math"], [], ["implementation"]],
+        "time_limit": [{"seconds": 2, "nanos": 0}, {"seconds": 1, "nanos": 500000000}, {"seconds": 0, "nanos": 0}],
+        "memory_limit_bytes": [256000000] * 3,
+    }
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(path))
+
+
+def test_code_contests_builds_from_its_nested_hub_layout(tmp_path):
+    import pyarrow.parquet as pq
+    from infscale.verify.code import stdio_tests
+    from infscale.verify.common import parse_reference
+
+    src = tmp_path / "code_contests_test.parquet"
+    _code_contests_fixture(src)
+    assert str(pq.read_schema(src).field("public_tests").type) == "struct<input: list<element: string>, output: list<element: string>>"
+    paper = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    spec = dict(paper["datasets"]["code_contests"], source={"path": str(src)})
+    spec["fields"] = dict(spec["fields"], metadata=["cf_tags", "difficulty"])
+    out = tmp_path / "code_contests.parquet"
+    df = prepare_problems("code_contests", spec, str(out))
+    back = io.read_parquet(out)
+    assert back["problem_id"].tolist() == ["1548_A. Add", "1548_B. Double", "1548_C. Empty private"]
+    assert set(back["domain"]) == {"code_stdio"}
+    ref = json.loads(back["reference"][1])
+    assert ref == {"public_tests": {"input": ["4\n", "5\n"], "output": ["8\n", "10\n"]},
+                   "private_tests": {"input": ["0\n"], "output": ["0\n"]},
+                   "generated_tests": {"input": [], "output": []},
+                   "time_limit": {"seconds": 1, "nanos": 500000000}}
+    # the verifier reads the same reference: every test in order public, private, generated, and the time limit
+    assert stdio_tests(parse_reference(back["reference"][0], "1548_A. Add")) == (
+        [("1 2\n", "3\n"), ("5 5\n", "10\n"), ("-1 1\n", "0\n")], 2.0)
+    assert stdio_tests(ref)[1] == 1.5
+    assert df["cf_tags"].tolist() == [["math"], [], ["implementation"]]
