@@ -45,7 +45,7 @@ def test_compare_recomputes_each_kind(tmp_path):
     covg = pd.DataFrame({"k": ks, "coverage": [0.0002, 0.002, 0.02, 0.05, 0.08]})
     budgets = np.logspace(10, 14, 5)
     matched = pd.DataFrame({
-        "unit": "flops_v3", "budget": np.repeat(budgets, 2), "model": ["m8", "m70"] * 5,
+        "unit": "flops", "budget": np.repeat(budgets, 2), "model": ["m8", "m70"] * 5,
         "coverage": [0.5, np.nan, 0.7, 0.6, 0.8, 0.7, 0.85, 0.9, 0.9, 0.88], "winner": "",
     })
     pairs = {"S8": ("m8", "math"), "S70": ("m70", "math"), "G2": ("g2", "cc")}
@@ -71,7 +71,7 @@ def test_compare_recomputes_each_kind(tmp_path):
 
 def test_matched_winner_flips_with_the_data():
     budgets = [1.0, 2.0, 3.0]
-    m = pd.DataFrame({"unit": "flops_v3", "budget": budgets * 2, "model": ["a"] * 3 + ["b"] * 3,
+    m = pd.DataFrame({"unit": "flops", "budget": budgets * 2, "model": ["a"] * 3 + ["b"] * 3,
                       "coverage": [0.1, 0.2, 0.3, 0.2, 0.3, 0.4]})
     assert paper.matched_winner(m, "a", "b") == ("b", 1.0)
     m.loc[m["model"] == "a", "coverage"] = [0.9, 0.9, 0.1]

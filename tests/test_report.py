@@ -56,6 +56,11 @@ def test_workflow_outputs_and_rerun_is_noop(workflow_dir):
     assert set(fits["model"]) == {"small", "big"} and (fits["a"] < 0).all()
     alloc = pd.read_csv(wd / "results/analysis/allocate/toy.csv")
     assert {"allocated", "single:small", "single:big"} == set(alloc["strategy"])
+    # the family's FLOPs- and dollar-matched table and its report figure (both models have a config.json and a price)
+    mt = pd.read_csv(wd / "results/analysis/matched/tiny/toy.csv")
+    assert list(mt.columns[:6]) == ["unit", "budget", "model", "coverage", "winner", "models_at_budget"]
+    assert set(mt["unit"]) == {"flops", "dollars"} and set(mt["model"]) == {"small", "big"}
+    assert (wd / "results/analysis/matched/tiny/toy.png").stat().st_size > 5000
     lines = (wd / "results/analysis/export/big/toy.jsonl").read_text().splitlines()
     assert lines and all(json.loads(x)["messages"][1]["role"] == "assistant" for x in lines)
     out = _snakemake(wd, "-n")

@@ -96,7 +96,7 @@ def _table1_row(c):
                 float(t["total_dollars"].iloc[0]), TOLERANCE["table1"])
 
 
-def matched_winner(matched: pd.DataFrame, a: str, b: str, unit: str = "flops_v3") -> tuple[str | None, float]:
+def matched_winner(matched: pd.DataFrame, a: str, b: str, unit: str = "flops") -> tuple[str | None, float]:
     """The model of (a, b) with the higher coverage at more of the budgets both reach, and the share it wins."""
     t = matched[(matched["unit"] == unit) & matched["model"].isin([a, b])]
     wide = t.pivot_table(index="budget", columns="model", values="coverage", aggfunc="first")
