@@ -15,7 +15,7 @@ from infscale import config as C
 from infscale import plan
 from infscale.flops import inference_flops_v3
 from infscale.io import write_parquet
-from workflow_helpers import ROOT, copy_workflow, job_counts, planned_outputs, snakemake
+from workflow_helpers import ROOT, copy_workflow, job_counts, planned_outputs, snakemake, write_config
 
 SHAPE = {"n_params": 1.0e9, "n_layers": 16, "d_model": 2048}
 
@@ -174,3 +174,16 @@ def test_paper_plan_matched_tables_cover_every_family_and_task(tmp_path):
     assert {"results/analysis/flops/deepseek-coder-v2-instruct/code_contests.csv",
             "results/analysis/cost/deepseek-coder-v2-instruct/code_contests.csv"} <= outs
     assert not any("/pythia" in o or "/gemma" in o for o in outs)
+
+
+def test_a_model_without_family_gets_its_own_matched_table(tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    del cfg["models"]["gemma-2b"]["family"]
+    path = write_config(wd, cfg, "nofamily.yaml")
+    r = snakemake(wd, "-n", "--quiet", "rules", "--configfile", str(path))
+    assert job_counts(r.stdout)["matched"] == PAPER_COUNTS["matched"]   # gemma was a family of one already
+    r = snakemake(wd, "results/analysis/matched/gemma-2b/minif2f_math.csv", "-n", "--configfile", str(path))
+    outs = planned_outputs(r.stdout)
+    assert "results/analysis/flops/gemma-2b/minif2f_math.csv" in outs
+    assert not any("llama" in o for o in outs)
