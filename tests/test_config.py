@@ -106,5 +106,7 @@ def test_family_and_price_lookups():
     del cfg["models"]["gemma-2b"]["family"]
     assert C.family(cfg, "gemma-2b") == "gemma-2b"   # no family: its own table
     assert C.family_models(cfg, "gemma-2b", "math") == ["gemma-2b"]
+    assert C.families(cfg, "math") == ["gemma-2b", "llama-3", "pythia"]
+    assert C.families(PAPER, "code_contests") == ["deepseek-coder-v2", "llama-3"]
     assert C.family_models(PAPER, "llama-3", "math") == ["llama-3-8b-instruct", "llama-3-70b-instruct"]
     assert C.has_price(PAPER, "llama-3-8b-instruct") and not C.has_price(PAPER, "gemma-2b")

@@ -193,10 +193,19 @@ def family(config: dict, model: str) -> str:
     return config["models"][model].get("family") or model
 
 
+def _matchable(config: dict) -> list[tuple[str, str]]:
+    """The (model, dataset) pairs a matched comparison can place: with FLOPs or a price."""
+    return [(m, d) for m, d in pairs(config) if has_flops(config, m, d) or has_price(config, m)]
+
+
 def family_models(config: dict, fam: str, dataset: str) -> list[str]:
     """Models of family `fam` on `dataset` that a matched comparison can place (FLOPs or a price)."""
-    return [m for m, d in pairs(config) if d == dataset and family(config, m) == fam
-            and (has_flops(config, m, d) or has_price(config, m))]
+    return [m for m, d in _matchable(config) if d == dataset and family(config, m) == fam]
+
+
+def families(config: dict, dataset: str) -> list[str]:
+    """The families with a matched table on `dataset` (one per family; a model without one is its own)."""
+    return sorted({family(config, m) for m, d in _matchable(config) if d == dataset})
 
 
 def checkpoint_source(config: dict, name: str) -> dict:

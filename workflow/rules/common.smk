@@ -99,12 +99,6 @@ def matched_inputs(w):
     }
 
 
-def matched_families(dataset):
-    """Every family (a model without one is its own) with a model that has FLOPs or a price on `dataset`."""
-    return sorted({infscale_config.family(config, m) for m in set(models_on(dataset, "flops"))
-                   | set(models_on(dataset, "price"))})
-
-
 def _allocate_cost():
     return _acfg("allocate", "cost", default="flops_v3")
 
@@ -127,7 +121,7 @@ def analysis_targets():
         if infscale_config.has_price(config, m):
             out.append(f"results/analysis/cost/{m}/{d}.csv")
     for d in datasets:
-        out += [f"results/analysis/matched/{f}/{d}.{ext}" for f in matched_families(d) for ext in ("csv", "png")]
+        out += [f"results/analysis/matched/{f}/{d}.{ext}" for f in infscale_config.families(config, d) for ext in ("csv", "png")]
         if _allocate_models(d):
             out.append(f"results/analysis/allocate/{d}.csv")
     return out
