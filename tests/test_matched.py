@@ -89,7 +89,18 @@ def test_matches_a_brute_force_over_every_k():
 def test_bad_inputs_are_one_line():
     with pytest.raises(ValueError, match="no per-problem counts for big"):
         matched.compare({"small": SMALL}, {"flops": {"small": (0, 1), "big": (0, 1)}})
-    with pytest.raises(ValueError, match="must be positive"):
-        matched.compare({"small": SMALL}, {"flops": {"small": (0, 0)}})
+    with pytest.raises(ValueError, match="must not be negative"):
+        matched.compare({"small": SMALL}, {"flops": {"small": (0, -1)}})
     assert matched.compare({"small": SMALL}, {}).columns.tolist() == matched.COLUMNS
     assert isinstance(matched.compare({"small": SMALL}, {}), pd.DataFrame)
+
+
+def test_free_samples_buy_every_sample_and_a_zero_price_still_gets_a_grid():
+    # empty completions decode nothing (per sample 0): any budget covering the prompts buys all 8 samples
+    t = matched.compare({"small": SMALL, "big": BIG}, {"flops": {"small": (5.0, 0.0), "big": (2.0, 4.0)},
+                                                        "dollars": {"small": (0.0, 0.0)}}, num=6)
+    f = t[(t.unit == "flops") & (t.model == "small")]
+    assert set(f["k"]) <= {0, 8} and f.loc[f.budget >= 5, "k"].eq(8).all()
+    assert f.loc[f.k == 8, "coverage"].iloc[0] == pytest.approx(_cov(*SMALL, 8))
+    d = t[t.unit == "dollars"]
+    assert d["budget"].tolist() == [0.0] and d["k"].tolist() == [8] and d["winner"].tolist() == ["small"]

@@ -31,8 +31,10 @@ TIE_TOL = 1e-12
 def affordable_k(budgets, fixed: float, per_k: float, kmax: int) -> np.ndarray:
     """Samples per problem each budget buys: ⌊(B − fixed)/per_k⌋, 0 when that is < 1 or > kmax (no value)."""
     b = np.asarray(budgets, dtype=np.float64)
-    if per_k <= 0:
-        raise ValueError(f"matched: the cost of one sample per problem must be positive, got {per_k}")
+    if per_k < 0 or fixed < 0:
+        raise ValueError(f"matched: costs must not be negative, got fixed {fixed} and {per_k} per sample")
+    if per_k == 0:  # free samples (empty completions, a zero price): a budget that covers the fixed part buys all
+        return np.where(b >= fixed * (1.0 - 1e-12), int(kmax), 0).astype(np.int64)
     k = np.floor((b - fixed) / per_k * (1.0 + 1e-12)).astype(np.int64)  # a budget equal to a cost buys it
     k[(k < 1) | (k > kmax)] = 0
     return k
@@ -51,9 +53,10 @@ def coverage_at(n, c, ks) -> np.ndarray:
 
 def budget_grid(lines: dict, kmax: dict, num: int = DEFAULT_POINTS) -> np.ndarray:
     """`num` log-spaced budgets from the cheapest k = 1 to the dearest k = kmax over the models of one unit."""
-    lo = min(f + p for f, p in lines.values())
     hi = max(f + kmax[m] * p for m, (f, p) in lines.items())
-    return np.array([lo]) if hi <= lo else np.geomspace(lo, hi, num)
+    positive = [f + p for f, p in lines.values() if f + p > 0]
+    lo = min(positive) if positive else hi
+    return np.array([max(lo, 0.0)]) if hi <= lo else np.geomspace(lo, hi, num)
 
 
 def _winners(cov: np.ndarray, models: list[str]) -> tuple[list, np.ndarray]:
