@@ -8,7 +8,8 @@ On a grid of budgets B (log-spaced from the cheapest single sample of any model 
 model buys k(B) = ⌊(B − fixed)/per_k⌋ samples per problem and reaches coverage(k(B)), computed exactly from its
 per-problem counts (n, c) with the unbiased pass@k estimator (infscale.coverage). A model that cannot afford one
 sample, or whose budget would buy more samples than it has, has no coverage at that budget (NaN): its curve ends
-where its samples end, as in the paper's figures. The winner is the model with the highest coverage among those
+where its samples end, as in the paper's figures. Free samples (no decode FLOPs, a zero price) buy every sample
+once the fixed part is paid. The winner is the model with the highest coverage among those
 with a value; tied models are joined with "|".
 
 All budgets of a model are answered by one coverage sweep over the distinct k(B) (linear in samples per problem),
