@@ -146,9 +146,7 @@ def run_job(rule: str, input, output, params, log_path) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        if rule == "fit":
-            run_fit(input[0], output[0])
-        elif rule == "flops":
+        if rule == "flops":
             cfg = input.model_config[0] if len(input.model_config) else None
             if cfg is None:
                 raise ValueError("no model config.json for FLOPs (set analysis.models.<model>.config_json)")

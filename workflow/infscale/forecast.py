@@ -311,7 +311,8 @@ def coverage_mixed(n, c, ks, dist: DistFit | None) -> tuple[np.ndarray, np.ndarr
 
     n, c = _counts(n, c)
     ks = np.asarray(ks, dtype=np.int64).reshape(-1)
-    pm = pass_at_k(n, c, ks)  # NaN where k > n_i
+    with np.errstate(over="ignore", invalid="ignore"):
+        pm = pass_at_k(n, c, ks)  # NaN where k > n_i
     need = np.isnan(pm)
     exact = ~need.any(axis=0)
     if need.any():

@@ -3,19 +3,6 @@
 # results/analysis/. Per-(model, dataset) params come from that model's and dataset's entries and `analysis:`;
 # only the cross-model rules (matched per family, allocate per dataset) list several models.
 # Needs `infscale_config` (imported by common.smk, which puts workflow/ on sys.path).
-rule fit:
-    input:
-        "results/analysis/coverage/{model}/{dataset}.csv",
-    output:
-        "results/analysis/fit/{model}/{dataset}.csv",
-    log:
-        "results/logs/analysis/fit/{model}/{dataset}.log",
-    conda:
-        "../../envs/analysis.yaml"
-    script:
-        "../scripts/analysis.py"
-
-
 rule flops:
     input:
         merged="results/merged/{model}/{dataset}.parquet",

@@ -111,6 +111,11 @@ def _allocate_models(dataset):
     return models_on(dataset, pred)
 
 
+def forecast_k_max(dataset):
+    """How far the fit stage forecasts: analysis.forecast.k_max, else the larger of the dataset's K and 10⁴."""
+    return int(_acfg("forecast", "k_max", default=max(infscale_config.samples(config, dataset), 10000)))
+
+
 def analysis_targets():
     """Every analysis output the config asks for (the lead adds this to rule all)."""
     out = []
