@@ -20,6 +20,7 @@ include: "workflow/rules/merge.smk"
 include: "workflow/rules/coverage.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/backtest.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/plan.smk"
 include: "workflow/rules/paper.smk"
@@ -39,6 +40,7 @@ rule all:
     input:
         coverage_targets(),
         analysis_targets(),
+        backtest_targets(),
         report_targets(),
         paper_targets(),
     default_target: True

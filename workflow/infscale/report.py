@@ -42,7 +42,22 @@ def _read(paths: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str) -> None:
+def _best_forecast(fits: pd.DataFrame, forecasts: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The model's lowest-AIC distributional forecast beyond its data (infscale.forecast), or an empty frame."""
+    if forecasts is None or forecasts.empty or "aic" not in fits:
+        return pd.DataFrame()
+    f = fits[(fits["model"] == model) & fits["aic"].notna()]
+    if f.empty:
+        return pd.DataFrame()
+    method = f.loc[f["aic"].idxmin(), "method"]
+    g = forecasts[(forecasts["model"] == model) & (forecasts["method"] == method)]
+    return g.assign(method=method)
+
+
+def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str,
+                 forecasts: pd.DataFrame | None = None) -> None:
+    """Coverage per model with its CI band, the exp(a·k^b) fit, and the best distributional forecast dashed
+    beyond the data; a model whose fit rests on fewer than 3 solved problems says so in its legend entry."""
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     palette = dict(zip(sorted(curves["model"].unique()), sns.color_palette(n_colors=curves["model"].nunique())))
@@ -54,8 +69,17 @@ def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str) -> 
         if len(f) and np.isfinite(f["a"].iloc[0]):
             a, b = f["a"].iloc[0], f["b"].iloc[0]
             ks = np.unique(np.geomspace(1, g["k"].max(), 100))
+            note = f["note"].iloc[0] if "note" in f and isinstance(f["note"].iloc[0], str) else ""
             ax.plot(ks, law(ks, a, b), color=palette[m], linestyle="--", linewidth=1,
-                    label=f"{m} fit: a={a:.2f}, b={b:.2f}")
+                    label=f"{m} fit: a={a:.2f}, b={b:.2f}" + (f"\n  ({note})" if note else ""))
+        fc = _best_forecast(fits, forecasts, m)
+        if len(fc):
+            beyond = fc[fc["k"] >= g["k"].max()]
+            ax.plot(beyond["k"], beyond["coverage"], color=palette[m], linestyle=":", linewidth=1.5,
+                    label=f"{m} forecast ({fc['method'].iloc[0]})")
+            if beyond["ci_low"].notna().any():
+                ax.fill_between(beyond["k"], beyond["ci_low"], beyond["ci_high"], color=palette[m], alpha=0.08,
+                                linewidth=0)
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     ax.set_xlabel("number of samples k")
@@ -151,11 +175,12 @@ def run_report(input, output, params) -> None:
     ds = params.dataset
     cov = _read(dict(zip(params.models, input.coverage)))
     fits = _read(dict(zip(params.models, input.fits)))
+    forecasts = _read(dict(zip(params.models, input.forecasts))) if hasattr(input, "forecasts") else None
     fl = _read(dict(zip(params.flops_models, input.flops)))
     co = _read(dict(zip(params.cost_models, input.costs)))
     sel = _read(dict(zip(params.selection_models, input.selection)))
     alloc = pd.read_csv(input.allocate[0]) if len(input.allocate) else pd.DataFrame()
-    fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}")
+    fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts)
     fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}")
     cm = cost_matched(co)
     fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}")

@@ -137,11 +137,18 @@ def analysis_targets():
     return out
 
 
+def backtest_targets():
+    """A backtest for every model × dataset with at least 100 samples per problem (so that m = 10 ≤ n/10)."""
+    return [f"results/analysis/backtest/{m}/{d}.csv" for m, d in infscale_config.pairs(config)
+            if infscale_config.samples(config, d) >= 100]
+
+
 def _report_inputs(w):
     d = w.dataset
     return {
         "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m in models_on(d)],
         "fits": [f"results/analysis/fit/{m}/{d}.csv" for m in models_on(d)],
+        "forecasts": [f"results/analysis/forecast/{m}/{d}.csv" for m in models_on(d)],
         "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, has_flops)],
         "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, has_price)],
         "selection": [f"results/analysis/selection/{m}/{d}.csv" for m in _selection_models(d)],
