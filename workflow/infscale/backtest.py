@@ -57,7 +57,10 @@ def forecast_one(method: str, m: int, cm: np.ndarray, N: int) -> tuple[float, fl
         d = forecast.fit(method, np.full(len(cm), m), cm, n_boot=0)
     except ValueError:
         return float("nan"), float("nan")
-    return float(d.coverage([N])[0]), _law_exponent(grid_N, d.coverage(grid_N))
+    # the forecast for these problems: a problem solved in its m samples stays solved; an unsolved one is solved
+    # with probability 1 − S(N)/S(m) (forecast.coverage_mixed)
+    cov, _ = forecast.coverage_mixed(np.full(len(cm), m), cm, [N], d)
+    return float(cov[0]), _law_exponent(grid_N, d.coverage(grid_N))
 
 
 def run(n, c, ms=MS, repeats: int = REPEATS, seed: int = 0, methods=METHODS) -> pd.DataFrame:
