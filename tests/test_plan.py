@@ -113,3 +113,48 @@ def test_write_plan_writes_csv_and_text(tmp_path):
     back = pd.read_csv(tmp_path / "plan.csv")
     assert list(back.columns) == plan.COLUMNS and len(back) == len(df)
     assert (tmp_path / "plan.txt").read_text().strip() == text.strip()
+
+
+# ---- forecasts from finished shards (issue 15) ----
+def _write_verdicts(root, model, dataset, shards, n_problems=60, per_shard=25, seed=0):
+    """Verified shards in the verdict contract's layout (problem_id, sample_index, correct, status)."""
+    rng = np.random.default_rng(seed)
+    p = rng.beta(0.4, 4.0, n_problems)
+    for s in shards:
+        idx = np.arange(s * per_shard, (s + 1) * per_shard)
+        ok = rng.random((n_problems, per_shard)) < p[:, None]
+        df = pd.DataFrame({"problem_id": np.repeat([f"q{i}" for i in range(n_problems)], per_shard),
+                           "sample_index": np.tile(idx, n_problems), "correct": ok.reshape(-1)})
+        df["status"] = np.where(df["correct"], "correct", "wrong")
+        write_parquet(df, root / model / dataset / f"{s}.parquet")
+
+
+def test_forecast_from_finished_shards(tmp_path):
+    cfg = _config(throughput_tok_s={"llama": 1000.0})
+    _write_verdicts(tmp_path, "small", "gsm8k", [0, 1])           # 2 of 4 shards of 25
+    _write_verdicts(tmp_path, "small", "math", [0, 1, 2, 3], per_shard=50)  # all 4 shards of 50
+    fc = plan.build_forecast(cfg, tmp_path)
+    r = fc.set_index(["model", "dataset"])
+    g = r.loc[("small", "gsm8k")]
+    assert (g.shards_done, g.samples_done, g.samples_target, g.kind) == (2, 50, 100, "forecast")
+    assert g.forecast_low <= g.forecast_at_target <= g.forecast_high
+    assert g.forecast_at_target >= g.coverage_now and g.next_shard_gain > 0
+    # one shard's GPU-hours from the throughput table: 60 problems × 25 samples × 512 tokens × fill 0.25 / 1000
+    assert g.next_shard_gpu_hours == pytest.approx(60 * 25 * 512 * 0.25 / 1000 / 3600)
+    assert g.gain_per_gpu_hour == pytest.approx(g.next_shard_gain / g.next_shard_gpu_hours)
+    m = r.loc[("small", "math")]
+    assert m.kind == "exact" and m.forecast_at_target == pytest.approx(m.coverage_now)
+    assert "all shards done" in m.note
+    assert r.loc[("big", "gsm8k")].note == "no verified shard yet"
+    text = plan.format_forecast(fc)
+    assert "small × gsm8k: 2 shards, 50 samples/problem" in text and "at K=100 (forecast, " in text
+    assert "points/GPU-h" in text and "big × gsm8k: no verified shard yet" in text
+
+
+def test_run_plan_writes_forecast_csv(tmp_path, capsys):
+    cfg = _config(throughput_tok_s={"llama": 1000.0})
+    _write_verdicts(tmp_path / "v", "small", "gsm8k", [0])
+    plan.run_plan(cfg, None, None, tmp_path / "plan.csv", None, tmp_path / "v", tmp_path / "forecast.csv")
+    fc = pd.read_csv(tmp_path / "forecast.csv")
+    assert list(fc.columns) == plan.FORECAST_COLUMNS and len(fc) == 3
+    assert "forecasts from finished shards" in capsys.readouterr().out

@@ -139,7 +139,7 @@ def fit_all(ks, cov, n: int | None = None, counts: pd.DataFrame | None = None, k
         if dists is None:
             dists = forecast.fit_all(nn, cc, n_boot=n_boot, level=level, seed=seed)
         for method in forecast.METHODS:
-            rows.append(_dist_row(method, dists.get(method), ks, cov, n, k_max))
+            rows.append(_dist_row(method, dists.get(method), ks, cov, n, k_max, nn, cc))
     out = pd.DataFrame(rows)
     out["n"] = n
     out["coverage_at_n"] = c_n
@@ -150,15 +150,17 @@ def fit_all(ks, cov, n: int | None = None, counts: pd.DataFrame | None = None, k
     return out
 
 
-def _dist_row(method: str, d, ks, cov, n: int, k_max: int) -> dict:
+def _dist_row(method: str, d, ks, cov, n: int, k_max: int, nn, cc) -> dict:
+    """A distributional row: error against the data curve, and the forecast at k_max for these problems (a problem
+    already solved stays solved; forecast.coverage_mixed_ci), with its bootstrap interval."""
     if d is None:
         return {"method": method, "a": np.nan, "b": np.nan, "error": "no problem solved: nothing to fit"}
     at = log_ks(n, ERROR_POINTS).astype(np.float64)
     at = at[at >= ks.min()]
     err = np.abs(_interp(ks, cov, at) - d.coverage(at))
-    lo, hi = d.coverage_ci([k_max])
+    f, lo, hi, _ = forecast.coverage_mixed_ci(nn, cc, [k_max], d)
     row = {"method": method, "err_mean": float(err.mean()), "err_std": float(err.std()),
-           "forecast": float(d.coverage([k_max])[0]), "forecast_low": float(lo[0]), "forecast_high": float(hi[0]),
+           "forecast": float(f[0]), "forecast_low": float(lo[0]), "forecast_high": float(hi[0]),
            **d.params()}
     try:
         grid = log_ks(n, FIT_POINTS).astype(np.float64)

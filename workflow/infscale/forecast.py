@@ -299,14 +299,9 @@ def best(fits: dict) -> DistFit | None:
     return min(fits.values(), key=lambda f: f.aic) if fits else None
 
 
-def coverage_mixed(n, c, ks, dist: DistFit | None) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage at each k when problems may have different n_i, and whether each value is exact.
-
-    Exact pass@k (Chen et al. 2021) for every problem with k ≤ n_i. A problem with k > n_i counts as solved if
-    c_i > 0; if c_i = 0 its chance is the forecast 1 − S(k)/S(n_i) (no success in its n_i samples). Returns
-    (coverage, exact) where exact[j] is True when no problem needed the forecast at ks[j]. Without a fit,
-    values that would need one are NaN.
-    """
+def _mixed(n, c, ks, dist: DistFit | None, boot: bool = False):
+    """Mixed coverage for the point fit (boot=False, shape (1, K)) or every bootstrap replicate ((B, K)), and
+    which k are exact."""
     from .coverage import pass_at_k
 
     n, c = _counts(n, c)
@@ -315,15 +310,45 @@ def coverage_mixed(n, c, ks, dist: DistFit | None) -> tuple[np.ndarray, np.ndarr
         pm = pass_at_k(n, c, ks)  # NaN where k > n_i
     need = np.isnan(pm)
     exact = ~need.any(axis=0)
-    if need.any():
-        if dist is None:
-            pm[need & (c[:, None] == 0)] = np.nan
-        else:
-            S = dist.survival(np.r_[ks, np.unique(n)].astype(np.float64))
-            Sk = S[: len(ks)]
-            Sn = dict(zip(np.unique(n).tolist(), S[len(ks):]))
-            sn = np.array([Sn[int(v)] for v in n])
-            fore = 1.0 - Sk[None, :] / np.maximum(sn[:, None], 1e-300)
-            pm = np.where(need & (c[:, None] == 0), np.clip(fore, 0, 1), pm)
-        pm = np.where(need & (c[:, None] > 0), 1.0, pm)
-    return pm.mean(axis=0), exact
+    base = np.where(need, np.where(c[:, None] > 0, 1.0, 0.0), pm).sum(axis=0)  # exact part + solved problems
+    unsolved = need & (c[:, None] == 0)
+    if not unsolved.any():
+        return (base / len(n))[None, :], exact
+    if dist is None:
+        out = base / len(n)
+        out[unsolved.any(axis=0)] = np.nan
+        return out[None, :], exact
+    uniq = np.unique(n[c == 0])
+    if boot and len(dist.boot):
+        a, b, p = dist.boot[:, 0], dist.boot[:, 1], dist.boot[:, 2]
+    else:
+        a, b, p = dist.alpha, dist.beta, dist.pi
+    S = dist._survival(a, b, p, np.r_[ks, uniq].astype(np.float64))
+    Sk, Su = S[:, : len(ks)], S[:, len(ks):]
+    # count of unsolved problems with n_i = u that need the forecast at each k
+    counts = np.stack([(unsolved & (n[:, None] == u)).sum(axis=0) for u in uniq])  # (U, K)
+    fore = np.clip(1.0 - Sk[:, None, :] / np.maximum(Su[:, :, None], 1e-300), 0.0, 1.0)  # (B, U, K)
+    return (base[None, :] + (counts[None] * fore).sum(axis=1)) / len(n), exact
+
+
+def coverage_mixed(n, c, ks, dist: DistFit | None) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage at each k when problems may have different n_i, and whether each value is exact.
+
+    Exact pass@k (Chen et al. 2021) for every problem with k ≤ n_i. A problem with k > n_i counts as solved if
+    c_i > 0; if c_i = 0 its chance is the forecast 1 − S(k)/S(n_i) (no success in its n_i samples). Returns
+    (coverage, exact) where exact[j] is True when no problem needed the forecast at ks[j]. Without a fit,
+    values that would need one are NaN.
+    """
+    cov, exact = _mixed(n, c, ks, dist)
+    return cov[0], exact
+
+
+def coverage_mixed_ci(n, c, ks, dist: DistFit) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """coverage_mixed with a percentile interval over the bootstrap replicates of the fit: (cov, lo, hi, exact)."""
+    cov, exact = coverage_mixed(n, c, ks, dist)
+    if not len(dist.boot):
+        return cov, np.full_like(cov, np.nan), np.full_like(cov, np.nan), exact
+    reps, _ = _mixed(n, c, ks, dist, boot=True)
+    alpha = (1 - dist.level) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha], axis=0)
+    return cov, lo, hi, exact
