@@ -5,6 +5,7 @@
 - cost-matched bars: coverage each priced model reaches within the same dollar budget (Table 1's question);
 - selection methods (majority vote, reward best-of-N / weighted vote) against oracle coverage (Fig. 7);
 - the compute-optimal allocation frontier against every single model;
+- pass^k beside pass@k, and coverage@cost (coverage against attempts, uniform vs Reset-and-Discard);
 - tables as CSV. A figure whose inputs are absent (no prices, no model config) says so instead of vanishing.
 """
 
@@ -86,6 +87,34 @@ def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str,
     ax.set_ylabel("coverage (pass@k)")
     ax.set_title(title)
     ax.legend(fontsize=7)
+    io.write_png(fig, path)
+
+
+def fig_measures(curves: pd.DataFrame, path, title: str) -> None:
+    """pass^k (all k samples correct) against k, and coverage@cost: coverage against attempts per problem for
+    uniform sampling (k each) and for Reset-and-Discard (stop a problem at its first success; Meir et al. 2026)."""
+    if curves.empty or not {"pass_hat_k", "attempts_discard"} <= set(curves.columns):
+        return _empty(path, title, "no pass^k / attempts columns in the coverage tables")
+    plt, sns = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    palette = dict(zip(sorted(curves["model"].unique()), sns.color_palette(n_colors=curves["model"].nunique())))
+    for m, g in curves.groupby("model"):
+        g = g.dropna(subset=["pass_hat_k"])
+        axes[0].plot(g["k"], g["coverage"], color=palette[m], label=f"{m} pass@k (coverage)")
+        axes[0].plot(g["k"], g["pass_hat_k"], color=palette[m], linestyle="--", label=f"{m} pass^k")
+        axes[1].plot(g["k"], g["coverage"], color=palette[m], label=f"{m} uniform")
+        axes[1].plot(g["attempts_discard"], g["coverage"], color=palette[m], linestyle="--",
+                     label=f"{m} reset-and-discard")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7)
+    axes[0].set_xlabel("number of samples k")
+    axes[0].set_ylabel("share of problems")
+    axes[0].set_title(f"{title}: pass@k and pass^k", fontsize=9)
+    axes[1].set_xlabel("attempts per problem (total attempts / problems)")
+    axes[1].set_ylabel("coverage (unique problems solved)")
+    axes[1].set_title(f"{title}: coverage@cost", fontsize=9)
     io.write_png(fig, path)
 
 
@@ -182,6 +211,7 @@ def run_report(input, output, params) -> None:
     alloc = pd.read_csv(input.allocate[0]) if len(input.allocate) else pd.DataFrame()
     fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts)
     fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}")
+    fig_measures(cov, output.measures_png, ds)
     cm = cost_matched(co)
     fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}")
     fig_selection(sel, output.selection_png, f"selection on {ds}")

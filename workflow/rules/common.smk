@@ -164,8 +164,8 @@ def report_targets():
     """The report figures and tables of every dataset (the lead adds this to rule all)."""
     datasets = sorted({d for _, d in infscale_config.pairs(config)})
     return [f"results/report/{d}/{f}" for d in datasets
-            for f in ("coverage.png", "flops.png", "cost.png", "selection.png", "allocate.png", "coverage.csv",
-                      "fits.csv", "cost_matched.csv")]
+            for f in ("coverage.png", "measures.png", "flops.png", "cost.png", "selection.png", "allocate.png",
+                      "coverage.csv", "fits.csv", "cost_matched.csv")]
 
 
 # ---- paper comparison (workflow/rules/paper.smk) ----
