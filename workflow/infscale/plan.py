@@ -271,7 +271,8 @@ def format_forecast(df: pd.DataFrame) -> str:
         if pd.isna(r.samples_done):
             lines.append(f"{r.model} × {r.dataset}: {r.note}")
             continue
-        head = (f"{r.model} × {r.dataset}: {int(r.shards_done)} shards, {int(r.samples_done):,} samples/problem, "
+        shards = f"{int(r.shards_done)} shard{'' if r.shards_done == 1 else 's'}"
+        head = (f"{r.model} × {r.dataset}: {shards}, {int(r.samples_done):,} samples/problem, "
                 f"coverage {pct(r.coverage_now)}")
         if pd.isna(r.forecast_at_target):
             lines.append(f"{head}; {r.note}")
