@@ -16,7 +16,8 @@ import yaml
 from analysis_synth import write_workspace
 
 REPO = Path(__file__).resolve().parents[1]
-FIGURES = {"coverage vs k": "coverage.png", "pass^k and coverage at cost": "measures.png", "coverage vs FLOPs": "flops.png", "cost-matched": "cost.png",
+FIGURES = {"coverage vs k": "coverage.png", "pass^k and coverage at cost": "measures.png",
+           "coverage vs FLOPs": "flops.png", "cost-matched": "cost.png",
            "selection": "selection.png", "allocation": "allocate.png"}
 
 SNAKEFILE = f"""\

@@ -26,6 +26,9 @@ FIT_POINTS = 40      # paper: 40 log-spaced k for the fit
 ERROR_POINTS = 100   # paper: 100 log-spaced k for the error
 MIN_SOLVED = 3       # fewer solved problems than this: a fit is reported, but not as a scaling law
 CURVE_METHODS = ("curve_fit", "log_space")
+COLUMNS = ["method", "a", "b", "err_mean", "err_std", "extrap_a", "extrap_b", "extrap_err", "n", "coverage_at_n",
+           "k_max", "forecast", "forecast_low", "forecast_high", "alpha", "beta", "scale", "pi", "loglik", "aic",
+           "n_free", "problems", "solved", "note", "error", "extrap_error"]
 
 
 def law(k, a, b):
@@ -147,7 +150,7 @@ def fit_all(ks, cov, n: int | None = None, counts: pd.DataFrame | None = None, k
     out["problems"] = problems
     out["solved"] = solved
     out["note"] = solved_note(solved)
-    return out
+    return out.reindex(columns=COLUMNS)
 
 
 def _dist_row(method: str, d, ks, cov, n: int, k_max: int, nn, cc) -> dict:
