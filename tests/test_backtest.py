@@ -73,3 +73,30 @@ def test_too_few_samples_is_one_clear_error(tmp_path):
     with pytest.raises(ContractError, match="need m <= n/10"):
         backtest.write_backtest(path, tmp_path / "b.csv", tmp_path / "b.png", "t")
     assert not (tmp_path / "b.csv").exists()
+
+
+def test_rule_runs_in_snakemake_from_the_coverage_stage(tmp_path):
+    # the real chain merged → coverage (per-problem table) → backtest, with a config-set m list
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+    from analysis_synth import write_workspace
+
+    repo = Path(__file__).resolve().parents[1]
+    cfg = write_workspace(tmp_path, models=("small",), n_problems=12, n=320)
+    cfg["analysis"]["backtest"] = {"ms": [10, 32, 100], "repeats": 1}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (tmp_path / "Snakefile").write_text(
+        'configfile: "config.yaml"\n'
+        f"include: {str(repo / 'workflow/rules/common.smk')!r}\n"
+        f"include: {str(repo / 'workflow/rules/coverage.smk')!r}\n"
+        f"include: {str(repo / 'workflow/rules/backtest.smk')!r}\n"
+        "rule all:\n    input: backtest_targets()\n")
+    r = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    t = pd.read_csv(tmp_path / "results/analysis/backtest/small/toy.csv")
+    assert sorted(set(t["m"])) == [10, 32]  # 100 > 320/10 is left out
+    assert (tmp_path / "results/analysis/backtest/small/toy.png").stat().st_size > 5000
