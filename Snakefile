@@ -21,6 +21,7 @@ include: "workflow/rules/coverage.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/backtest.smk"
+include: "workflow/rules/adaptive.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/plan.smk"
 include: "workflow/rules/paper.smk"
@@ -41,6 +42,7 @@ rule all:
         coverage_targets(),
         analysis_targets(),
         backtest_targets(),
+        adaptive_targets(),
         report_targets(),
         paper_targets(),
     default_target: True

@@ -143,6 +143,11 @@ def backtest_targets():
             if infscale_config.samples(config, d) >= 100]
 
 
+def adaptive_targets():
+    """The adaptive-sampling simulation of every model × dataset (infscale.adaptive)."""
+    return [f"results/analysis/adaptive/{m}/{d}.csv" for m, d in infscale_config.pairs(config)]
+
+
 def _report_inputs(w):
     d = w.dataset
     return {
