@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.optimize import curve_fit
 
 from . import forecast
-from .coverage import log_ks  # noqa: F401  (fit.log_ks is the grid)
+from .coverage import log_ks
 
 FIT_POINTS = 40      # paper: 40 log-spaced k for the fit
 ERROR_POINTS = 100   # paper: 100 log-spaced k for the error

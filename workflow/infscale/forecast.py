@@ -176,8 +176,8 @@ def _newton(f, theta, lo, hi, iters: int = 40, h: float = 1e-3):
             H[:, i, i] = (plus[i] - 2 * fx + minus[i]) / h ** 2
             for j in range(i + 1, d):
                 e = h * (eye[i] + eye[j]), h * (eye[i] - eye[j])
-                v = (f(np.clip(theta + e[0], lo, hi)) - f(np.clip(theta + e[1], lo, hi)) - f(np.clip(theta - e[1], lo, hi))
-                     + f(np.clip(theta - e[0], lo, hi))) / (4 * h * h)
+                v = (f(np.clip(theta + e[0], lo, hi)) - f(np.clip(theta + e[1], lo, hi))
+                     - f(np.clip(theta - e[1], lo, hi)) + f(np.clip(theta - e[0], lo, hi))) / (4 * h * h)
                 H[:, i, j] = H[:, j, i] = v
         Hd = H + (lam[:, None, None] * (np.abs(np.diagonal(H, axis1=1, axis2=2))[:, :, None] + 1.0)) * eye
         try:

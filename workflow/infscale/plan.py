@@ -217,8 +217,9 @@ def _shard_gpu_hours(config: dict, model: str, dataset: str, bench_dir, problems
     tput = _throughput(config, model)
     if tput is None:
         return None
-    decode = problems * cfg.samples_per_shard(config, dataset) * \
-        int(cfg.sampling(config, model, dataset)["max_tokens"]) * float(config.get("plan", {}).get("fill", DEFAULT_FILL))
+    fill = float(config.get("plan", {}).get("fill", DEFAULT_FILL))
+    decode = problems * cfg.samples_per_shard(config, dataset) * int(cfg.sampling(config, model, dataset)["max_tokens"]) \
+        * fill
     return decode / tput * gpus / 3600.0
 
 
