@@ -18,7 +18,10 @@ include: "workflow/rules/generate.smk"
 include: "workflow/rules/verify.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/coverage.smk"
+include: "workflow/rules/fit.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/backtest.smk"
+include: "workflow/rules/adaptive.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/plan.smk"
 include: "workflow/rules/paper.smk"
@@ -38,6 +41,8 @@ rule all:
     input:
         coverage_targets(),
         analysis_targets(),
+        backtest_targets(),
+        adaptive_targets(),
         report_targets(),
         paper_targets(),
     default_target: True

@@ -89,3 +89,34 @@ def test_log_ks_unique_sorted():
     ks = coverage.log_ks(10000, 40)
     assert ks[0] == 1 and ks[-1] == 10000 and np.all(np.diff(ks) > 0)
     assert len(coverage.log_ks(10, 40)) == 10
+
+
+# ---- pass^k and coverage@cost (issue 15 item 5) ----
+def test_pass_hat_k_against_exact_binomials():
+    from math import comb
+
+    from infscale.coverage import pass_hat_k
+
+    n, c = np.array([10, 10, 12, 40]), np.array([3, 10, 0, 39])
+    ks = np.array([1, 2, 3, 7, 10])
+    want = [np.mean([comb(ci, k) / comb(ni, k) for ni, ci in zip(n, c)]) for k in ks]
+    assert pass_hat_k(n, c, ks) == pytest.approx(want, rel=1e-10)
+    assert np.isnan(pass_hat_k(n, c, [11])[0])  # beyond the smallest n
+    assert pass_hat_k(n, c, [1])[0] == pytest.approx((c / n).mean())  # pass^1 = pass@1
+
+
+def test_discard_attempts_is_the_expected_stopping_time():
+    # Reset-and-Discard: stop a problem at its first success. For one problem whose n samples come in random
+    # order, E[min(T, k)] over all orderings, enumerated by hand with itertools for a small case.
+    import itertools
+
+    from infscale.coverage import discard_attempts
+
+    n, c = 6, 2
+    outcomes = [1] * c + [0] * (n - c)
+    for k in (1, 2, 3, 6):
+        stops = [min(next((i + 1 for i, o in enumerate(perm) if o), n + 1), k)
+                 for perm in itertools.permutations(outcomes)]
+        assert discard_attempts([n], [c], [k])[0] == pytest.approx(np.mean(stops))
+    # a solved-every-time problem costs 1 attempt, a never-solved one k
+    assert discard_attempts([5, 5], [5, 0], [4])[0] == pytest.approx((1 + 4) / 2)

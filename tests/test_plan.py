@@ -139,7 +139,8 @@ def test_shape_from_config_json_when_it_exists(tmp_path):
 PAPER_COUNTS = {
     "prepare_problems": 4, "generate_shard": 520, "verify_shard": 520, "merge_shards": 26, "coverage": 26,
     "export": 26, "selection": 20,    # math-domain pairs (GSM8K, MATH)
-    "fit": 26, "flops": 26,           # every pair: every model has models.<m>.shape
+    "fit": 26, "backtest": 26, "adaptive": 26,   # every pair
+    "flops": 26,                      # every pair: every model has models.<m>.shape
     "cost": 9,                        # priced models: Llama-3 8B and 70B on 4 tasks, DeepSeek on 1
     "matched": 10,                    # families per task: 3 on GSM8K and MATH, 2 on CodeContests and MiniF2F
     "allocate": 4, "report_dataset": 4, "all": 1,
@@ -187,3 +188,48 @@ def test_a_model_without_family_gets_its_own_matched_table(tmp_path):
     outs = planned_outputs(r.stdout)
     assert "results/analysis/flops/gemma-2b/minif2f_math.csv" in outs
     assert not any("llama" in o for o in outs)
+
+
+# ---- forecasts from finished shards (issue 15) ----
+def _write_verdicts(root, model, dataset, shards, n_problems=60, per_shard=25, seed=0):
+    """Verified shards in the verdict contract's layout (problem_id, sample_index, correct, status)."""
+    rng = np.random.default_rng(seed)
+    p = rng.beta(0.4, 4.0, n_problems)
+    for s in shards:
+        idx = np.arange(s * per_shard, (s + 1) * per_shard)
+        ok = rng.random((n_problems, per_shard)) < p[:, None]
+        df = pd.DataFrame({"problem_id": np.repeat([f"q{i}" for i in range(n_problems)], per_shard),
+                           "sample_index": np.tile(idx, n_problems), "correct": ok.reshape(-1)})
+        df["status"] = np.where(df["correct"], "correct", "wrong")
+        write_parquet(df, root / model / dataset / f"{s}.parquet")
+
+
+def test_forecast_from_finished_shards(tmp_path):
+    cfg = _config(throughput_tok_s={"llama": 1000.0})
+    _write_verdicts(tmp_path, "small", "gsm8k", [0, 1])           # 2 of 4 shards of 25
+    _write_verdicts(tmp_path, "small", "math", [0, 1, 2, 3], per_shard=50)  # all 4 shards of 50
+    fc = plan.build_forecast(cfg, tmp_path)
+    r = fc.set_index(["model", "dataset"])
+    g = r.loc[("small", "gsm8k")]
+    assert (g.shards_done, g.samples_done, g.samples_target, g.kind) == (2, 50, 100, "forecast")
+    assert g.forecast_low <= g.forecast_at_target <= g.forecast_high
+    assert g.forecast_at_target >= g.coverage_now and g.next_shard_gain > 0
+    # one shard's GPU-hours from the throughput table: 60 problems × 25 samples × 512 tokens × fill 0.25 / 1000
+    assert g.next_shard_gpu_hours == pytest.approx(60 * 25 * 512 * 0.25 / 1000 / 3600)
+    assert g.gain_per_gpu_hour == pytest.approx(g.next_shard_gain / g.next_shard_gpu_hours)
+    m = r.loc[("small", "math")]
+    assert m.kind == "exact" and m.forecast_at_target == pytest.approx(m.coverage_now)
+    assert "all shards done" in m.note
+    assert r.loc[("big", "gsm8k")].note == "no verified shard yet"
+    text = plan.format_forecast(fc)
+    assert "small × gsm8k: 2 shards, 50 samples/problem" in text and "at K=100 (forecast, " in text
+    assert "points/GPU-h" in text and "big × gsm8k: no verified shard yet" in text
+
+
+def test_run_plan_writes_forecast_csv(tmp_path, capsys):
+    cfg = _config(throughput_tok_s={"llama": 1000.0})
+    _write_verdicts(tmp_path / "v", "small", "gsm8k", [0])
+    plan.run_plan(cfg, None, None, tmp_path / "plan.csv", None, tmp_path / "v", tmp_path / "forecast.csv")
+    fc = pd.read_csv(tmp_path / "forecast.csv")
+    assert list(fc.columns) == plan.FORECAST_COLUMNS and len(fc) == 3
+    assert "forecasts from finished shards" in capsys.readouterr().out

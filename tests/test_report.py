@@ -16,7 +16,8 @@ import yaml
 from analysis_synth import write_workspace
 
 REPO = Path(__file__).resolve().parents[1]
-FIGURES = {"coverage vs k": "coverage.png", "coverage vs FLOPs": "flops.png", "cost-matched": "cost.png",
+FIGURES = {"coverage vs k": "coverage.png", "pass^k and coverage at cost": "measures.png",
+           "coverage vs FLOPs": "flops.png", "cost-matched": "cost.png",
            "selection": "selection.png", "allocation": "allocate.png"}
 
 SNAKEFILE = f"""\
@@ -24,6 +25,7 @@ import sys
 configfile: "config.yaml"
 include: {str(REPO / 'workflow/rules/common.smk')!r}
 include: {str(REPO / 'workflow/rules/coverage.smk')!r}
+include: {str(REPO / 'workflow/rules/fit.smk')!r}
 include: {str(REPO / 'workflow/rules/analysis.smk')!r}
 include: {str(REPO / 'workflow/rules/report.smk')!r}
 rule all:

@@ -160,9 +160,7 @@ def run_job(rule: str, input, output, params, log_path) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        if rule == "fit":
-            run_fit(input[0], output[0])
-        elif rule == "flops":
+        if rule == "flops":
             cfg = input.model_config[0] if len(input.model_config) else None
             run_flops(input.merged, input.curve, dict(_p(params, "shape", {})), cfg, output.curve, output.problems)
         elif rule == "cost":

@@ -121,6 +121,37 @@ def bootstrap_ci(n: np.ndarray, c: np.ndarray, ks: np.ndarray, n_boot: int = 100
     return pd.DataFrame({"k": ks, "coverage": point, "ci_low": lo, "ci_high": hi, "std": reps.std(axis=0, ddof=1)})
 
 
+def pass_hat_k(n: np.ndarray, c: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """pass^k, the chance that all k samples are correct (Yao et al. 2024, τ-bench, arXiv 2406.12045), averaged over
+    problems: the unbiased C(c, k)/C(n, k) per problem, in log-gamma form; NaN where k > min n."""
+    n, c, ks = _check_counts(n, c, ks)
+    kf = ks.astype(np.float64)[None, :]
+    nf, cf = n.astype(np.float64)[:, None], c.astype(np.float64)[:, None]
+    from scipy.special import gammaln
+
+    with np.errstate(invalid="ignore"):
+        log = gammaln(cf + 1) - gammaln(np.maximum(cf - kf, 0) + 1) - gammaln(nf + 1) + gammaln(np.maximum(nf - kf, 0) + 1)
+    per = np.where(kf <= cf, np.exp(log), 0.0)
+    out = per.mean(axis=0)
+    out[ks > n.min()] = np.nan
+    return out
+
+
+def discard_attempts(n: np.ndarray, c: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """Mean attempts per problem when sampling stops at the first success, capped at k (Reset-and-Discard, Meir et
+    al. 2026, arXiv 2601.21522): E[min(T, k)] = Σ_{j<k} E[(1−p)^j], and C(n−c, j)/C(n, j) = 1 − pass@j is unbiased
+    for E[(1−p)^j], so the mean is 1 + Σ_{j=1}^{k−1} (1 − coverage(j)). Coverage is unchanged by stopping, so
+    coverage@cost pairs coverage(k) with these attempts (against k for uniform sampling). NaN where k > min n."""
+    n, c, ks = _check_counts(n, c, ks)
+    top = int(min(ks.max(), n.min()))
+    cov = coverage_from_counts(n, c, np.arange(1, top + 1)) if top > 1 else np.zeros(1)
+    cum = np.r_[0.0, np.cumsum(1.0 - cov)]  # cum[k-1] = Σ_{j=1}^{k−1} (1 − coverage(j))
+    out = np.full(len(ks), np.nan)
+    ok = ks <= n.min()
+    out[ok] = 1.0 + cum[ks[ok] - 1]
+    return out
+
+
 def problem_table(merged: pd.DataFrame) -> pd.DataFrame:
     """The per-problem table: n, c, and pass@1 = c/n (the empirical solve rate used for difficulty bins)."""
     from .contracts import require_columns
@@ -139,13 +170,16 @@ def log_ks(kmax: int, num: int) -> np.ndarray:
 
 def coverage_table(merged: pd.DataFrame, ks=None, n_boot: int = 1000, level: float = 0.95,
                    seed: int = 0) -> pd.DataFrame:
-    """Coverage with bootstrap CIs at each k (all k ≤ min n by default when n ≤ 1000, else 200 log-spaced k)."""
+    """Coverage with bootstrap CIs at each k (all k ≤ min n by default when n ≤ 1000, else 200 log-spaced k),
+    pass^k (all k samples correct) and the mean attempts per problem under Reset-and-Discard (coverage@cost)."""
     pp = per_problem(merged)
     nmin = int(pp["n"].min())
     if ks is None:
         ks = np.arange(1, nmin + 1) if nmin <= 1000 else log_ks(nmin, 200)
     out = bootstrap_ci(pp["n"].to_numpy(), pp["c"].to_numpy(), ks, n_boot=n_boot, level=level, seed=seed)
     out["problems"] = len(pp)
+    out["pass_hat_k"] = pass_hat_k(pp["n"].to_numpy(), pp["c"].to_numpy(), ks)
+    out["attempts_discard"] = discard_attempts(pp["n"].to_numpy(), pp["c"].to_numpy(), ks)
     return out
 
 

@@ -8,6 +8,8 @@ estimated GPU-hours. Inputs are plain dicts (the validated config) plus two opti
   - results/benchmarks/generate_shard/{model}/{dataset}/{shard}.tsv (Snakemake `benchmark:` files): when finished
     shards exist, GPU-hours come from their mean wall time × shards × GPUs per job; otherwise from
     `plan.throughput_tok_s` (decode tokens per second of one generation job, keyed by model name or family).
+  - results/verdicts/{model}/{dataset}/{shard}.parquet: when verified shards exist, coverage at K_max is forecast
+    from them (see build_forecast below; results/plan/forecast.csv).
 
 Token and FLOP accounting follows Brown et al. 2024 (Large Language Monkeys, arXiv 2407.21787): the prompt is
 processed once per problem and each of the K samples decodes D tokens, D = max_tokens × fill (expected share
@@ -181,8 +183,119 @@ def write_plan(df: pd.DataFrame, csv_path: str | Path, txt_path: str | Path | No
     return text
 
 
-def run_plan(config: dict, problems_dir, bench_dir, csv_path, txt_path) -> pd.DataFrame:
-    """The `plan` rule: build the plan, write it (CSV and text) and print the table."""
+def run_plan(config: dict, problems_dir, bench_dir, csv_path, txt_path, verdicts_dir=None,
+             forecast_csv=None) -> pd.DataFrame:
+    """The `plan` rule: build the plan, write it (CSV and text) and print the table; with `verdicts_dir`, also
+    the coverage forecasts from the shards already verified (`forecast_csv`, printed below the plan)."""
     df = build_plan(config, problems_dir, bench_dir)
     print(write_plan(df, csv_path, txt_path))
+    if verdicts_dir is not None and forecast_csv is not None:
+        fc = build_forecast(config, verdicts_dir, bench_dir)
+        write_text(fc.to_csv(index=False), forecast_csv)
+        print("\nforecasts from finished shards (results/plan/forecast.csv):\n" + format_forecast(fc))
     return df
+
+
+# ---- forecasts from finished shards (issue 15) ----
+# For each model × dataset with verified shards, the pass-rate distributions of infscale.forecast are fitted on
+# the per-problem (n_i, c_i) so far, and the lowest-AIC one forecasts coverage at K_max (the configured samples
+# per problem) for these problems: a problem already solved stays solved, an unsolved one with n_i samples is
+# solved with probability 1 − S(K)/S(n_i) (forecast.coverage_mixed_ci; bootstrap CI over problems). The next
+# shard's expected gain is forecast coverage at n + S minus the exact coverage now, per GPU-hour of one shard.
+FORECAST_COLUMNS = ["model", "dataset", "problems", "shards_done", "samples_done", "samples_target",
+                    "coverage_now", "method", "forecast_at_target", "forecast_low", "forecast_high", "kind",
+                    "next_shard_gain", "next_shard_gpu_hours", "gain_per_gpu_hour", "note"]
+FORECAST_BOOT = 100
+
+
+def finished_counts(verdicts_dir: Path, model: str, dataset: str, shards: list[int]) -> tuple[pd.DataFrame, int]:
+    """Per-problem n and c over the verified shards that exist (and how many there are)."""
+    from infscale.coverage import per_problem
+
+    folder = Path(verdicts_dir) / model / dataset
+    frames = [pd.read_parquet(p, columns=["problem_id", "correct"])
+              for s in shards if (p := folder / f"{s}.parquet").exists()]
+    if not frames:
+        return pd.DataFrame(columns=["problem_id", "n", "c"]), 0
+    return per_problem(pd.concat(frames, ignore_index=True)), len(frames)
+
+
+def _shard_gpu_hours(config: dict, model: str, dataset: str, bench_dir, problems: int) -> float | None:
+    """GPU-hours of one generation shard: finished shards' mean wall time, else the throughput table."""
+    gpus = int(config["models"][model].get("tensor_parallel", 1))
+    measured = benchmark_seconds(bench_dir and Path(bench_dir), model, dataset)
+    if measured:
+        return float(np.mean(measured)) * gpus / 3600.0
+    tput = _throughput(config, model)
+    if tput is None:
+        return None
+    fill = float(config.get("plan", {}).get("fill", DEFAULT_FILL))
+    decode = problems * cfg.samples_per_shard(config, dataset) * int(cfg.sampling(config, model, dataset)["max_tokens"]) \
+        * fill
+    return decode / tput * gpus / 3600.0
+
+
+def forecast_row(config: dict, model: str, dataset: str, verdicts_dir, bench_dir=None,
+                 n_boot: int = FORECAST_BOOT) -> dict:
+    from infscale import forecast
+    from infscale.coverage import coverage_from_counts
+    from infscale.fit import solved_note
+
+    target = cfg.samples(config, dataset)
+    counts, done = finished_counts(verdicts_dir, model, dataset, cfg.shards(config, dataset))
+    row = {"model": model, "dataset": dataset, "shards_done": done, "samples_target": target}
+    if counts.empty:
+        return {**row, "note": "no verified shard yet"}
+    n, c = counts["n"].to_numpy(), counts["c"].to_numpy()
+    row.update(problems=len(n), samples_done=int(n.min()),
+               coverage_now=float(coverage_from_counts(n, c, [int(n.min())])[0]))
+    dists = forecast.fit_all(n, c, n_boot=n_boot)
+    d = forecast.best(dists)
+    if d is None:
+        return {**row, "note": "no problem solved yet: nothing to forecast from"}
+    cov, lo, hi, exact = forecast.coverage_mixed_ci(n, c, [target], d)
+    row.update(method=d.method, forecast_at_target=float(cov[0]), forecast_low=float(lo[0]),
+               forecast_high=float(hi[0]), kind="exact" if exact[0] else "forecast",
+               note=solved_note(int((c > 0).sum())))
+    nxt = min(int(n.min()) + cfg.samples_per_shard(config, dataset), target)
+    if nxt > int(n.min()):
+        gain = float(forecast.coverage_mixed(n, c, [nxt], d)[0][0]) - row["coverage_now"]
+        hours = _shard_gpu_hours(config, model, dataset, bench_dir, len(n))
+        row.update(next_shard_gain=gain, next_shard_gpu_hours=hours,
+                   gain_per_gpu_hour=gain / hours if hours else None)
+    else:
+        row.update(next_shard_gain=0.0, note=(row["note"] + "; " if row["note"] else "") + "all shards done")
+    return row
+
+
+def build_forecast(config: dict, verdicts_dir, bench_dir=None, n_boot: int = FORECAST_BOOT) -> pd.DataFrame:
+    """One forecast row per (model, dataset) pair of the config."""
+    rows = [forecast_row(config, m, d, verdicts_dir, bench_dir, n_boot) for m, d in cfg.pairs(config)]
+    return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
+
+
+def format_forecast(df: pd.DataFrame) -> str:
+    """Text table: forecast coverage at K with its CI, and expected coverage gain per GPU-hour of the next shard."""
+    def pct(v):
+        return "?" if v is None or pd.isna(v) else f"{100 * v:.1f}%"
+
+    lines = []
+    for r in df.itertuples():
+        if pd.isna(r.samples_done):
+            lines.append(f"{r.model} × {r.dataset}: {r.note}")
+            continue
+        shards = f"{int(r.shards_done)} shard{'' if r.shards_done == 1 else 's'}"
+        head = (f"{r.model} × {r.dataset}: {shards}, {int(r.samples_done):,} samples/problem, "
+                f"coverage {pct(r.coverage_now)}")
+        if pd.isna(r.forecast_at_target):
+            lines.append(f"{head}; {r.note}")
+            continue
+        label = "exact" if r.kind == "exact" else f"forecast, {r.method}"
+        gain = "" if pd.isna(r.next_shard_gain) or r.next_shard_gain == 0 else \
+            (f"; next shard +{100 * r.next_shard_gain:.2f} points"
+             + ("" if pd.isna(r.gain_per_gpu_hour) else
+                f" in {r.next_shard_gpu_hours:.3g} GPU-h = {100 * r.gain_per_gpu_hour:.3g} points/GPU-h"))
+        note = f" [{r.note}]" if isinstance(r.note, str) and r.note else ""
+        lines.append(f"{head} → {pct(r.forecast_at_target)} at K={int(r.samples_target):,} "
+                     f"({label}; 95% CI {pct(r.forecast_low)}–{pct(r.forecast_high)}){gain}{note}")
+    return "\n".join(lines)

@@ -6,6 +6,7 @@
 - selection methods (majority vote, reward best-of-N / weighted vote) against oracle coverage (Fig. 7);
 - the compute-optimal allocation frontier against every single model;
 - the FLOPs- and dollar-matched comparison of one family on one task, with the winner at each budget (Fig. 4);
+- pass^k beside pass@k, and coverage@cost (coverage against attempts, uniform vs Reset-and-Discard);
 - tables as CSV. A figure whose inputs are absent (no prices, no model config) says so instead of vanishing.
 """
 
@@ -43,7 +44,22 @@ def _read(paths: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str) -> None:
+def _best_forecast(fits: pd.DataFrame, forecasts: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The model's lowest-AIC distributional forecast beyond its data (infscale.forecast), or an empty frame."""
+    if forecasts is None or forecasts.empty or "aic" not in fits:
+        return pd.DataFrame()
+    f = fits[(fits["model"] == model) & fits["aic"].notna()]
+    if f.empty:
+        return pd.DataFrame()
+    method = f.loc[f["aic"].idxmin(), "method"]
+    g = forecasts[(forecasts["model"] == model) & (forecasts["method"] == method)]
+    return g.assign(method=method)
+
+
+def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str,
+                 forecasts: pd.DataFrame | None = None) -> None:
+    """Coverage per model with its CI band, the exp(a·k^b) fit, and the best distributional forecast dashed
+    beyond the data; a model whose fit rests on fewer than 3 solved problems says so in its legend entry."""
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     palette = dict(zip(sorted(curves["model"].unique()), sns.color_palette(n_colors=curves["model"].nunique())))
@@ -55,14 +71,51 @@ def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str) -> 
         if len(f) and np.isfinite(f["a"].iloc[0]):
             a, b = f["a"].iloc[0], f["b"].iloc[0]
             ks = np.unique(np.geomspace(1, g["k"].max(), 100))
+            note = f["note"].iloc[0] if "note" in f and isinstance(f["note"].iloc[0], str) else ""
             ax.plot(ks, law(ks, a, b), color=palette[m], linestyle="--", linewidth=1,
-                    label=f"{m} fit: a={a:.2f}, b={b:.2f}")
+                    label=f"{m} fit: a={a:.2f}, b={b:.2f}" + (f"\n  ({note})" if note else ""))
+        fc = _best_forecast(fits, forecasts, m)
+        if len(fc):
+            beyond = fc[fc["k"] >= g["k"].max()]
+            ax.plot(beyond["k"], beyond["coverage"], color=palette[m], linestyle=":", linewidth=1.5,
+                    label=f"{m} forecast ({fc['method'].iloc[0]})")
+            if beyond["ci_low"].notna().any():
+                ax.fill_between(beyond["k"], beyond["ci_low"], beyond["ci_high"], color=palette[m], alpha=0.08,
+                                linewidth=0)
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     ax.set_xlabel("number of samples k")
     ax.set_ylabel("coverage (pass@k)")
     ax.set_title(title)
     ax.legend(fontsize=7)
+    io.write_png(fig, path)
+
+
+def fig_measures(curves: pd.DataFrame, path, title: str) -> None:
+    """pass^k (all k samples correct) against k, and coverage@cost: coverage against attempts per problem for
+    uniform sampling (k each) and for Reset-and-Discard (stop a problem at its first success; Meir et al. 2026)."""
+    if curves.empty or not {"pass_hat_k", "attempts_discard"} <= set(curves.columns):
+        return _empty(path, title, "no pass^k / attempts columns in the coverage tables")
+    plt, sns = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    palette = dict(zip(sorted(curves["model"].unique()), sns.color_palette(n_colors=curves["model"].nunique())))
+    for m, g in curves.groupby("model"):
+        g = g.dropna(subset=["pass_hat_k"])
+        axes[0].plot(g["k"], g["coverage"], color=palette[m], label=f"{m} pass@k (coverage)")
+        axes[0].plot(g["k"], g["pass_hat_k"], color=palette[m], linestyle="--", label=f"{m} pass^k")
+        axes[1].plot(g["k"], g["coverage"], color=palette[m], label=f"{m} uniform")
+        axes[1].plot(g["attempts_discard"], g["coverage"], color=palette[m], linestyle="--",
+                     label=f"{m} reset-and-discard")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7)
+    axes[0].set_xlabel("number of samples k")
+    axes[0].set_ylabel("share of problems")
+    axes[0].set_title(f"{title}: pass@k and pass^k", fontsize=9)
+    axes[1].set_xlabel("attempts per problem (total attempts / problems)")
+    axes[1].set_ylabel("coverage (unique problems solved)")
+    axes[1].set_title(f"{title}: coverage@cost", fontsize=9)
     io.write_png(fig, path)
 
 
@@ -179,12 +232,14 @@ def run_report(input, output, params) -> None:
     ds = params.dataset
     cov = _read(dict(zip(params.models, input.coverage)))
     fits = _read(dict(zip(params.models, input.fits)))
+    forecasts = _read(dict(zip(params.models, input.forecasts))) if hasattr(input, "forecasts") else None
     fl = _read(dict(zip(params.flops_models, input.flops)))
     co = _read(dict(zip(params.cost_models, input.costs)))
     sel = _read(dict(zip(params.selection_models, input.selection)))
     alloc = pd.read_csv(input.allocate[0]) if len(input.allocate) else pd.DataFrame()
-    fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}")
+    fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts)
     fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}")
+    fig_measures(cov, output.measures_png, ds)
     cm = cost_matched(co)
     fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}")
     fig_selection(sel, output.selection_png, f"selection on {ds}")

@@ -4,19 +4,6 @@
 # only the cross-model rules (matched per family, allocate per dataset) list several models. A model's shape for
 # FLOPs is its one key models.<m>.shape (infscale.config.shape_entry), the same the compute plan reads.
 # Needs `infscale_config` (imported by common.smk, which puts workflow/ on sys.path).
-rule fit:
-    input:
-        "results/analysis/coverage/{model}/{dataset}.csv",
-    output:
-        "results/analysis/fit/{model}/{dataset}.csv",
-    log:
-        "results/logs/analysis/fit/{model}/{dataset}.log",
-    conda:
-        "../../envs/analysis.yaml"
-    script:
-        "../scripts/analysis.py"
-
-
 rule flops:
     input:
         merged="results/merged/{model}/{dataset}.parquet",

@@ -107,6 +107,11 @@ def _allocate_models(dataset):
     return models_on(dataset, "price" if _allocate_cost() == "dollars" else "flops")
 
 
+def forecast_k_max(dataset):
+    """How far the fit stage forecasts: analysis.forecast.k_max, else the larger of the dataset's K and 10⁴."""
+    return int(_acfg("forecast", "k_max", default=max(infscale_config.samples(config, dataset), 10000)))
+
+
 def analysis_targets():
     """Every analysis output the config asks for (the lead adds this to rule all)."""
     out = []
@@ -127,11 +132,23 @@ def analysis_targets():
     return out
 
 
+def backtest_targets():
+    """A backtest for every model × dataset with at least 100 samples per problem (so that m = 10 ≤ n/10)."""
+    return [f"results/analysis/backtest/{m}/{d}.csv" for m, d in infscale_config.pairs(config)
+            if infscale_config.samples(config, d) >= 100]
+
+
+def adaptive_targets():
+    """The adaptive-sampling simulation of every model × dataset (infscale.adaptive)."""
+    return [f"results/analysis/adaptive/{m}/{d}.csv" for m, d in infscale_config.pairs(config)]
+
+
 def _report_inputs(w):
     d = w.dataset
     return {
         "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m in models_on(d)],
         "fits": [f"results/analysis/fit/{m}/{d}.csv" for m in models_on(d)],
+        "forecasts": [f"results/analysis/forecast/{m}/{d}.csv" for m in models_on(d)],
         "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, "flops")],
         "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, "price")],
         "selection": [f"results/analysis/selection/{m}/{d}.csv" for m in _selection_models(d)],
@@ -147,8 +164,8 @@ def report_targets():
     """The report figures and tables of every dataset (the lead adds this to rule all)."""
     datasets = sorted({d for _, d in infscale_config.pairs(config)})
     return [f"results/report/{d}/{f}" for d in datasets
-            for f in ("coverage.png", "flops.png", "cost.png", "selection.png", "allocate.png", "coverage.csv",
-                      "fits.csv", "cost_matched.csv")]
+            for f in ("coverage.png", "measures.png", "flops.png", "cost.png", "selection.png", "allocate.png",
+                      "coverage.csv", "fits.csv", "cost_matched.csv")]
 
 
 # ---- paper comparison (workflow/rules/paper.smk) ----

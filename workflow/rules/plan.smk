@@ -5,6 +5,8 @@ rule plan:
     params:
         problems_dir="results/problems",
         bench_dir="results/benchmarks/generate_shard",
+        verdicts_dir="results/verdicts",
+        forecast_csv="results/plan/forecast.csv",
         csv="results/plan/plan.csv",
         txt="results/plan/plan.txt",
     log:

@@ -10,6 +10,8 @@ rule report_dataset:
                             category="{dataset}", subcategory="coverage vs k"),
         flops_png=report("results/report/{dataset}/flops.png", caption="../report/flops.rst",
                          category="{dataset}", subcategory="coverage vs FLOPs"),
+        measures_png=report("results/report/{dataset}/measures.png", caption="../report/measures.rst",
+                            category="{dataset}", subcategory="pass^k and coverage at cost"),
         cost_png=report("results/report/{dataset}/cost.png", caption="../report/cost.rst",
                         category="{dataset}", subcategory="cost-matched"),
         selection_png=report("results/report/{dataset}/selection.png", caption="../report/selection.rst",

@@ -1,0 +1,22 @@
+# Forecast backtest (issue 15): forecast coverage at the full n from m ≤ n/10 samples per problem with every method
+# (curve fits and pass-rate distributions) and compare with the full data. Reads the coverage stage's per-problem
+# (n, c) table.
+rule backtest:
+    input:
+        problems="results/analysis/problems/{model}/{dataset}.csv",
+    output:
+        table="results/analysis/backtest/{model}/{dataset}.csv",
+        plot=report(
+            "results/analysis/backtest/{model}/{dataset}.png",
+            caption="../report/backtest.rst",
+            category="Backtest",
+            labels={"model": "{model}", "dataset": "{dataset}"},
+        ),
+    params:
+        backtest=_acfg("backtest", default={}),
+    log:
+        "results/logs/analysis/backtest/{model}/{dataset}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/backtest.py"

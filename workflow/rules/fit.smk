@@ -1,0 +1,26 @@
+# Scaling-law fits and coverage forecasts (Brown et al. 2024, arXiv 2407.21787, Fig. 5; Schaeffer et al. 2025,
+# arXiv 2502.17578): the exp(a·k^b) curve fits on the coverage table, and the pass-rate distributions fitted on
+# the per-problem (n, c) table, each forecasting coverage up to k_max.
+rule fit:
+    input:
+        curve="results/analysis/coverage/{model}/{dataset}.csv",
+        problems="results/analysis/problems/{model}/{dataset}.csv",
+    output:
+        fits="results/analysis/fit/{model}/{dataset}.csv",
+        forecast="results/analysis/forecast/{model}/{dataset}.csv",
+        plot=report(
+            "results/analysis/fit/{model}/{dataset}.png",
+            caption="../report/fit.rst",
+            category="Coverage",
+            subcategory="fits and forecasts",
+            labels={"model": "{model}", "dataset": "{dataset}"},
+        ),
+    params:
+        k_max=lambda w: forecast_k_max(w.dataset),
+        forecast=_acfg("forecast", default={}),
+    log:
+        "results/logs/analysis/fit/{model}/{dataset}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/fit.py"

@@ -1,0 +1,7 @@
+import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
+from infscale.backtest import MS, REPEATS, write_backtest
+from infscale.cli import run_logged
+
+w, o, b = snakemake.wildcards, snakemake.output, snakemake.params.backtest
+run_logged(snakemake.log[0], write_backtest, snakemake.input.problems, o.table, o.plot, f"{w.model} on {w.dataset}",
+           ms=b.get("ms", MS), repeats=b.get("repeats", REPEATS), seed=b.get("seed", 0))
