@@ -291,3 +291,22 @@ def test_mbpp_pass_cannot_be_forged(trick):
     ref = {"test_list": ["assert add(2, 3) == 5"], "test_imports": []}
     v = verify_function(_problems({"m": ref}, "code_function"), _samples([("m", _WRONG + trick)]), {}, threads=1)
     assert v["status"].tolist() == ["wrong"] or v["status"].tolist() == ["runtime_error"], v.to_dict("records")
+
+
+# ---- CodeContests checker parsing (issue 11 item 3) -----------------------------------------------------------
+
+@pytest.mark.parametrize("out,exp", [
+    ("1_000", "1000"), ("1_000.0", "1000"), ("３", "3"), ("٣", "3"), ("١٢", "12"), ("3\u00a04", "3 4"),
+    ("inf", "1e400"), ("nan", "0"), ("Infinity", "inf"), ("0x10", "16"), ("1e5", "100001"), ("İ", "i"),
+    ("ǅ", "ǆ"), ("3.", "4"), (" 3", "3 3"),
+])
+def test_checker_rejects_what_python_number_parsing_would_accept(out, exp):
+    assert not outputs_match(out, exp)
+
+
+@pytest.mark.parametrize("out,exp", [
+    ("+3", "3"), ("-0", "0"), ("3.000001", "3"), ("1e5", "100000"), ("1E-7", "0"), (".5", "0.5"), ("3.", "3"),
+    ("yes\fno", "YES NO"), ("Ab\vC", "aB c"), ("inf", "inf"),
+])
+def test_checker_accepts_deepminds_matches(out, exp):
+    assert outputs_match(out, exp)

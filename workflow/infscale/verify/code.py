@@ -65,25 +65,31 @@ def code_options(options: dict | None) -> dict:
 
 # ---- output comparison ----------------------------------------------------------------------------------------
 
-_WS = re.compile(r"[ \n\t\r\v]+")
+# DeepMind's tester splits on ASCII whitespace and lower-cases ASCII letters only; a number is ASCII digits (no
+# `1_000`, no fullwidth or Arabic-Indic digits, no nan/inf), which Python's int()/float() would all accept.
+_WS = re.compile(r"[ \t\n\r\v\f]+")
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _as_int(tok: str):
-    try:
-        return int(tok)
-    except ValueError:
-        return None
+    return int(tok) if _INT.fullmatch(tok) else None
 
 
 def _as_float(tok: str):
-    try:
-        return float(tok)
-    except ValueError:
+    if not _FLOAT.fullmatch(tok):
         return None
+    try:
+        v = float(tok)
+    except (ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def tokens_match(a: str, b: str) -> bool:
-    """One token pair, after lower-casing: both integers -> exact; both numbers -> |a-b| < 1e-5; else equal strings."""
+    """One token pair, after ASCII lower-casing: equal strings; both integers -> exact; both numbers (one a
+    float) -> |a-b| < 1e-5; else no match."""
     if a == b:
         return True
     ai, bi = _as_int(a), _as_int(b)
@@ -91,17 +97,21 @@ def tokens_match(a: str, b: str) -> bool:
         return ai == bi
     af, bf = _as_float(a), _as_float(b)
     if af is not None and bf is not None:
-        return math.isfinite(af) and math.isfinite(bf) and abs(af - bf) < 1e-5
+        return abs(af - bf) < 1e-5
     return False
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _WS.split(text.translate(_ASCII_LOWER)) if t]
 
 
 def outputs_match(output: str, expected: str) -> bool:
     """Compare like DeepMind's CodeContests tester (github.com/google-deepmind/code_contests,
-    execution/tester_sandboxer.cc, OutputsMatch/ValuesMatch): split both on whitespace (space, \\n, \\t, \\r, \\v),
-    lower-case, same number of tokens, and token by token: integers exactly, numbers where either is a float within
-    an absolute 1e-5, anything else as equal strings. (Reimplemented; integers here are unbounded.)"""
-    out = [t.lower() for t in _WS.split(output) if t]
-    exp = [t.lower() for t in _WS.split(expected) if t]
+    execution/tester_sandboxer.cc, OutputsMatch/ValuesMatch): split both on whitespace (space, \\n, \\t, \\r,
+    \\v, \\f), ASCII lower-case, same number of tokens, and token by token: integers (ASCII digits, optional
+    sign) exactly, numbers where either is a float within an absolute 1e-5, anything else as equal strings.
+    (Reimplemented; integers here are unbounded.)"""
+    out, exp = _tokens(output), _tokens(expected)
     if out == exp:
         return True
     return len(out) == len(exp) and all(tokens_match(a, b) for a, b in zip(out, exp))
