@@ -310,3 +310,50 @@ def test_checker_rejects_what_python_number_parsing_would_accept(out, exp):
 ])
 def test_checker_accepts_deepminds_matches(out, exp):
     assert outputs_match(out, exp)
+
+
+# ---- bad shards: one line, nothing written, no program run (issue 11 item 6) ----------------------------------
+
+def _shard_case(tmp_path, samples: pd.DataFrame | None = None, raw: bytes | None = None):
+    from infscale import io
+    from infscale.cli import run_logged
+    from infscale.verify import verify_shard
+    probs = tmp_path / "problems.parquet"
+    io.write_parquet(_problems({"add": _ADD_REF}, "code_function"), probs)
+    shard = tmp_path / "samples.parquet"
+    if raw is not None:
+        shard.write_bytes(raw)
+    else:
+        io.write_parquet(samples, shard)
+    out = tmp_path / "out" / "v.parquet"
+    with pytest.raises(SystemExit) as e:
+        run_logged(None, verify_shard, str(probs), str(shard), str(out), {}, 1)
+    assert str(e.value).startswith("infscale: ") and "\n" not in str(e.value), e.value
+    assert not out.exists() and not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    return str(e.value)
+
+
+@pytest.mark.parametrize("indices,says", [
+    ([0, float("nan")], "not a number"), ([0, -1], "whole number >= 0"), ([0, 1.5], "whole number >= 0"),
+    ([3, 3], "appears more than once"),
+])
+def test_bad_sample_index_stops_before_any_program_runs(tmp_path, monkeypatch, indices, says):
+    monkeypatch.setattr(Sandbox, "run", lambda *a, **k: pytest.fail("a program ran"))
+    s = _samples([("add", "def add(a, b):\n    return a + b\n")] * 2)
+    s["sample_index"] = indices
+    assert says in _shard_case(tmp_path, s)
+
+
+@pytest.mark.parametrize("cut", [0, 50, -10])
+def test_zero_byte_or_truncated_samples_parquet(tmp_path, cut):
+    from infscale import io
+    good = tmp_path / "g.parquet"
+    io.write_parquet(_samples([("add", "x")]), good)
+    msg = _shard_case(tmp_path, raw=good.read_bytes()[:cut])
+    assert "not a readable parquet file" in msg
+
+
+def test_stdio_reference_with_a_number_is_a_verifier_error_not_a_timeout():
+    refs = {"n": {"tests": {"public": [{"input": 5, "output": "5"}]}}}
+    v = verify_stdio(_problems(refs, "code_stdio"), _samples([("n", "print(input())")]), {}, 1)
+    assert v["status"].tolist() == ["verifier_error"] and "not a string" in v["detail"].iloc[0]

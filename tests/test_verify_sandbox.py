@@ -292,3 +292,36 @@ def test_fork_bomb_does_not_starve_a_concurrent_sandbox():
         normal = pool.submit(sb.run_python, forks)
         assert normal.result().stdout == b"ok\n", normal.result()
         assert [b.result().status for b in bombs] == ["timeout", "timeout"]
+
+
+# ---- the stdin feeder never dies silently (issue 11 item 4) ---------------------------------------------------
+
+def test_stdin_that_is_not_bytes_fails_at_once_not_after_the_wall_limit(sb):
+    t0 = time.perf_counter()
+    with pytest.raises(TypeError, match="stdin must be bytes"):
+        sb.run_python("print(input())", 12345)
+    assert time.perf_counter() - t0 < 1
+
+
+def test_a_failing_feeder_is_reported_and_still_closes_stdin(sb, monkeypatch):
+    real = sbmod._feed
+
+    def feed(pipe, data, failed):
+        class P:  # the pipe, whose write fails the way a feeder bug would
+            def write(self, _):
+                raise RuntimeError("feeder bug")
+
+            def close(self):
+                pipe.close()
+        real(P(), data, failed)
+
+    monkeypatch.setattr(sbmod, "_feed", feed)
+    t0 = time.perf_counter()
+    r = sb.run_python("import sys\nprint(len(sys.stdin.read()))", b"x" * 10)
+    assert time.perf_counter() - t0 < 2, "the program waited for input until the wall limit"
+    assert r.status == "sandbox_error" and "stdin feeder failed: RuntimeError: feeder bug" in r.stderr_tail, r
+
+
+def test_program_that_ignores_its_input_is_not_a_feeder_error(sb):
+    r = sb.run_python("print('hi')", b"x" * (4 << 20))
+    assert r.status == "ok" and r.stdout == b"hi\n", r

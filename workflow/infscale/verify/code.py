@@ -181,19 +181,46 @@ def failure_status(res: RunResult) -> str:
     return "runtime_error"
 
 
+def check_reference(domain: str, ref: dict) -> None:
+    """Raise ValueError (one line) when a code reference is unusable: no tests, a test input/output that is not
+    a string, a HumanEval/MBPP field of the wrong type."""
+    if domain == "code_stdio":
+        if not stdio_tests(ref)[0]:
+            raise ValueError("reference has no tests")
+    elif domain == "code_function":
+        function_parts(ref, "")
+        for key in ("prompt", "test", "entry_point", "test_setup_code"):
+            if key in ref and not isinstance(ref[key], str) and not (key == "test_setup_code" and ref[key] is None):
+                raise ValueError(f"reference field {key} is {type(ref[key]).__name__}, not a string")
+        for key in ("test_list", "test_imports"):
+            v = ref.get(key) or []
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ValueError(f"reference field {key} must be a list of strings")
+
+
 # ---- stdio ---------------------------------------------------------------------------------------------------
 
 def stdio_tests(ref: dict) -> tuple[list[tuple[str, str]], float | None]:
     """(input, output) pairs in the order public, private, generated, and the time limit in seconds (or None)."""
     tests: list[tuple[str, str]] = []
+    named: list[str] = []
     if "tests" in ref:
         for group in ("public", "private", "generated"):
-            for t in ref["tests"].get(group, []) or []:
+            for i, t in enumerate(ref["tests"].get(group, []) or []):
                 tests.append((t["input"], t["output"]))
+                named.append(f"{group} test {i}")
     else:
         for group in ("public_tests", "private_tests", "generated_tests"):
             g = ref.get(group) or {}
-            tests += list(zip(g.get("input", []), g.get("output", [])))
+            pairs = list(zip(g.get("input", []), g.get("output", [])))
+            if len(pairs) != max(len(g.get("input", [])), len(g.get("output", []))):
+                raise ValueError(f"{group} has {len(g.get('input', []))} inputs but {len(g.get('output', []))} outputs")
+            tests += pairs
+            named += [f"{group} {i}" for i in range(len(pairs))]
+    for what, (inp, out) in zip(named, tests):
+        for field, v in (("input", inp), ("output", out)):
+            if not isinstance(v, str):
+                raise ValueError(f"{what}: {field} is {type(v).__name__} {v!r:.40}, not a string")
     tl = ref.get("time_limit_s", ref.get("time_limit"))
     if isinstance(tl, dict):
         tl = float(tl.get("seconds", 0) or 0) + float(tl.get("nanos", 0) or 0) / 1e9
@@ -289,7 +316,7 @@ def verify_function(problems: pd.DataFrame, samples: pd.DataFrame, options: dict
     sandbox = Sandbox.from_options(options)
 
     def build(pid: str, ref: dict) -> dict:
-        function_program(ref, "")  # validates the keys
+        check_reference("code_function", ref)
         return ref
 
     refs = _references(problems, build)
