@@ -113,6 +113,7 @@ class RunResult:
     isolation: str
     passed: bool = False  # run_harness only: the harness wrote this run's token (every check returned)
     passed_token: bytes = dataclasses.field(default=b"", repr=False)
+    cpu_s: float = 0.0  # total CPU time of all the run's processes, as last measured (cgroup or /proc)
 
     @property
     def stderr_tail(self) -> str:
@@ -642,7 +643,12 @@ class Sandbox:
             bufs[result_fd] = bytearray()
             caps[result_fd] = 256
         deadline = time.monotonic() + limits.wall_s
-        cpu = cg.cpu_s if cg else (lambda: tree_cpu_s(proc.pid))
+        seen = [0.0]
+
+        def cpu() -> float:
+            seen[0] = max(seen[0], cg.cpu_s() if cg else tree_cpu_s(proc.pid))
+            return seen[0]
+
         next_cpu = time.monotonic() + CPU_POLL_S
         reason = None
         try:
@@ -695,6 +701,8 @@ class Sandbox:
                 except OSError:
                     pass
         writer.join(timeout=1.0)
+        if cg is not None:
+            cpu()
         out, err = bytes(bufs[out_fd]), bytes(bufs[err_fd])
         rc = proc.returncode
         status = reason or _status_from_exit(rc, err, self.isolation == "bwrap")
@@ -706,7 +714,7 @@ class Sandbox:
             status = "sandbox_error"
             err += f"\nsandbox: stdin feeder failed: {type(fed[0]).__name__}: {fed[0]}".encode()
         token = bytes(bufs[result_fd]) if result_fd is not None else b""
-        return RunResult(status, out, err, rc, _ms(t0), self.applied, passed_token=token)
+        return RunResult(status, out, err, rc, _ms(t0), self.applied, passed_token=token, cpu_s=seen[0])
 
 
 def _status_from_exit(rc: int, err: bytes, bwrap: bool) -> str:
