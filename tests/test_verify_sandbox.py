@@ -477,3 +477,39 @@ def test_seccomp_program_is_well_formed():
         prog = sbmod.seccomp_program(machine)
         assert len(prog) % 8 == 0 and len(prog) // 8 < 256
     assert sbmod.seccomp_program("riscv64") is None
+
+
+# ---- an interpreter anywhere (issue 11 item 5) ----------------------------------------------------------------
+
+@pytest.fixture(params=["tmp", "work-dir", "home"])
+def venv_dir(request, tmp_path):
+    """A copied (not symlinked) venv under the temporary directory, under a work directory (the repository
+    checkout: the sandbox mounts its own /work), and under $HOME."""
+    import shutil
+    import subprocess
+    import sys
+    base = {"tmp": tmp_path, "work-dir": Path(__file__).resolve().parents[1] / ".scratch",
+            "home": Path.home()}[request.param] / f"venv-{uuid.uuid4().hex[:8]}"
+    base.mkdir(parents=True)
+    (base / "sibling-secret.txt").write_text("must not be visible")
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    subprocess.run([py, "-m", "venv", "--copies", "--without-pip", str(base / "env")], check=True)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+    if request.param == "work-dir":
+        shutil.rmtree(base.parent, ignore_errors=True) if not any(base.parent.iterdir()) else None
+
+
+def test_interpreter_anywhere_runs_and_only_its_prefix_is_bound(venv_dir):
+    env = venv_dir / "env"
+    sb = Sandbox("bwrap", FAST, python=str(env / "bin" / "python3"))
+    assert all(b == str(env) or not b.startswith(str(venv_dir)) for b in sb.binds), sb.binds
+    r = sb.run_python(f"import sys, os\nprint(sys.prefix)\nprint(os.path.exists({str(venv_dir / 'sibling-secret.txt')!r}))")
+    assert r.status == "ok", r
+    assert r.stdout.decode().split() == [str(env), "False"]
+
+
+def test_interpreter_that_cannot_run_is_one_line():
+    with pytest.raises(SandboxUnavailable) as e:
+        Sandbox("bwrap", FAST, python="/nonexistent/bin/python3")
+    assert "\n" not in str(e.value) and "/nonexistent/bin/python3" in str(e.value)

@@ -371,7 +371,7 @@ def _interpreter_prefixes(python: str) -> tuple[str, ...]:
     """The interpreter's own prefixes (sys.prefix, sys.base_prefix, exec prefixes), resolved; asked from the
     interpreter itself."""
     try:
-        p = subprocess.run([python, "-I", "-S", "-c", "import sys; print('\\0'.join({sys.prefix, sys.base_prefix, "
+        p = subprocess.run([python, "-I", "-c", "import sys; print('\\0'.join({sys.prefix, sys.base_prefix, "
                             "sys.exec_prefix, sys.base_exec_prefix}))"], capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise SandboxUnavailable(f"interpreter {python!r} cannot be run: {e}") from None
