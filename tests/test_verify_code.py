@@ -357,3 +357,27 @@ def test_stdio_reference_with_a_number_is_a_verifier_error_not_a_timeout():
     refs = {"n": {"tests": {"public": [{"input": 5, "output": "5"}]}}}
     v = verify_stdio(_problems(refs, "code_stdio"), _samples([("n", "print(input())")]), {}, 1)
     assert v["status"].tolist() == ["verifier_error"] and "not a string" in v["detail"].iloc[0]
+
+
+# ---- the code-fence finder is linear (issue 11 item 7) --------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["```" + "x" * 30_000, "```" * 10_000, "```python\n" + "y = 1\n" * 5_000,
+                                  "```" + "a" * 15_000 + "-" * 15_000, "no fence " * 3_000 + "```"])
+def test_fence_finder_is_fast_on_30k_characters(text):
+    import time
+    from infscale.verify.common import first_fenced_block
+    t = time.perf_counter()
+    first_fenced_block(text)
+    assert time.perf_counter() - t < 0.05  # 10 ms goal, headroom for a loaded CI runner; was 0.95 s
+
+
+@pytest.mark.parametrize("text,want", [
+    ("Here:\n```python\nprint(1)\n```\nand ```print(2)```", ("python", "print(1)\n")),
+    ("```Python3 extra words\nx\n```", ("python3", "x\n")),
+    ("```\n```", ("", "")),
+    ("``` \t c++ \ncode", ("c++", "code")),
+    ("```python", None), ("no fence", None), ("", None),
+])
+def test_fence_finder_semantics(text, want):
+    from infscale.verify.common import first_fenced_block
+    assert first_fenced_block(text) == want
