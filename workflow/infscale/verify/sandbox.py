@@ -49,6 +49,7 @@ Result statuses: ok | runtime_error | timeout | memory_limit | output_limit | sa
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import os
@@ -225,16 +226,44 @@ class _Cgroups:
                                       "cpu": fs / "cpuacct" / own["cpuacct"].lstrip("/")}))
         for cg in candidates:
             try:
-                run = cg.create(Limits(memory_mb=64, nproc=4))
+                cg.create(Limits(memory_mb=64, nproc=4)).remove()
             except OSError:
                 continue
-            run.remove()
             return cg
         return None
 
     @property
     def name(self) -> str:
         return f"cgroup{self.version}"
+
+    def acquire(self, limits: Limits):
+        """The group for one run: on v1 a reused slot whose launcher thread already sits in it (moving a process
+        into a v1 cgroup waits for an RCU grace period per hierarchy, 5-20 ms; a child forked by a thread that is
+        already inside starts there for free); on v2 a fresh group that the run's shell joins."""
+        if self.version == 2:
+            return self.create(limits)
+        with self._lock:
+            slot = self._free.pop() if getattr(self, "_free", None) else None
+        if slot is None:
+            slot = _Slot(self, self.create(limits).dirs)
+            with self._lock:
+                if not hasattr(self, "_all"):
+                    self._all = []
+                    atexit.register(self.close)
+                self._all.append(slot)
+        try:
+            slot.start(limits)
+        except OSError:
+            slot.release()
+            raise
+        return slot
+
+    def close(self) -> None:
+        """Remove the free slots' groups (their launcher threads step back into the parent groups first)."""
+        with self._lock:
+            free, self._free = list(getattr(self, "_free", [])), []
+        for slot in free:
+            slot.close()
 
     def create(self, limits: Limits) -> "_CgroupRun":
         with self._lock:
@@ -270,6 +299,17 @@ class _Cgroups:
 class _CgroupRun:
     version: int
     dirs: dict[str, Path]
+
+    def wrap(self, cmd: list[str], sh: str) -> list[str]:
+        procs = self.procs_files()
+        join = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(procs)))
+        return [sh, "-c", f'{join} && shift {len(procs)} && exec "$@"', "sh", *procs, *cmd]
+
+    def launch(self, fn):
+        return fn()
+
+    def release(self) -> None:
+        self.remove()
 
     def procs_files(self) -> list[str]:
         return [str(d / "cgroup.procs") for d in dict.fromkeys(self.dirs.values())]
@@ -312,6 +352,115 @@ class _CgroupRun:
                 if _rmdir(d):
                     break
                 time.sleep(0.01)
+
+
+class _Slot:
+    """A reusable v1 cgroup (memory, pids, cpuacct) with a launcher thread inside it (v1 places threads
+    individually; memory is charged to the thread group leader's group, so the verifier's own memory stays
+    outside). Runs launched by that thread start in the group. One run at a time; CPU time and OOM kills are
+    counted from the run's start."""
+
+    def __init__(self, cgroups: "_Cgroups", dirs: dict[str, Path]):
+        import queue
+
+        self.cgroups, self.dirs, self.version = cgroups, dirs, 1
+        self.jobs: "queue.Queue" = queue.Queue()
+        ready = threading.Event()
+        self.error: list[BaseException] = []
+        threading.Thread(target=self._loop, args=(ready,), daemon=True, name="sandbox-cgroup-slot").start()
+        ready.wait()
+        if self.error:
+            raise OSError(f"cannot enter cgroup slot: {self.error[0]}")
+
+    def _loop(self, ready: threading.Event) -> None:
+        try:
+            tid = threading.get_native_id()
+            for d in dict.fromkeys(self.dirs.values()):
+                (d / "tasks").write_text(str(tid))
+        except OSError as e:
+            self.error.append(e)
+            ready.set()
+            return
+        ready.set()
+        while True:
+            fn, box, done = self.jobs.get()
+            try:
+                box.append(fn())
+            except BaseException as e:  # noqa: BLE001 - handed back to the caller
+                box.append(e)
+            done.set()
+
+    def start(self, limits: Limits) -> None:
+        _write(self.dirs["memory"] / "memory.limit_in_bytes", limits.memory_mb << 20)
+        _write(self.dirs["memory"] / "memory.memsw.limit_in_bytes", limits.memory_mb << 20, optional=True)
+        _write(self.dirs["pids"] / "pids.max", limits.nproc + 1)  # + the launcher thread
+        self._cpu0 = self._cpu_raw()
+        self._oom0 = self._oom_raw()
+
+    def wrap(self, cmd: list[str], sh: str) -> list[str]:
+        return cmd
+
+    def close(self) -> None:
+        def leave():
+            tid = str(threading.get_native_id())
+            for c, d in self.dirs.items():
+                (self.cgroups.roots[c] / "tasks").write_text(tid)
+        try:
+            self.launch(leave)
+        except OSError:
+            return
+        for d in dict.fromkeys(self.dirs.values()):
+            _rmdir(d)
+
+    def launch(self, fn):
+        box: list = []
+        done = threading.Event()
+        self.jobs.put((fn, box, done))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _cpu_raw(self) -> int:
+        try:
+            return int((self.dirs["cpu"] / "cpuacct.usage").read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def _oom_raw(self) -> int:
+        try:
+            for line in (self.dirs["memory"] / "memory.oom_control").read_text().splitlines():
+                k, _, v = line.partition(" ")
+                if k == "oom_kill":
+                    return int(v)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def cpu_s(self) -> float:
+        return (self._cpu_raw() - self._cpu0) / 1e9
+
+    def oom_killed(self) -> bool:
+        return self._oom_raw() > self._oom0
+
+    def release(self) -> None:
+        """Kill whatever of the run is left in the group (never the verifier itself), then free the slot."""
+        me = os.getpid()
+        for d in dict.fromkeys(self.dirs.values()):
+            try:
+                pids = [int(p) for p in (d / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                pids = []
+            for pid in pids:
+                if pid != me:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+        with self.cgroups._lock:
+            if not hasattr(self.cgroups, "_free"):
+                self.cgroups._free = []
+            self.cgroups._free.append(self)
 
 
 def _write(path: Path, value, optional: bool = False) -> None:
@@ -598,16 +747,16 @@ class Sandbox:
                 cwd = tmpdir
             if self.cgroups:
                 try:
-                    cg = self.cgroups.create(limits)
+                    cg = self.cgroups.acquire(limits)
                 except OSError as e:
                     return RunResult("sandbox_error", b"", f"cgroup: {e}".encode(), None, _ms(t0), self.applied)
-                procs = cg.procs_files()
-                join = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(procs)))
-                cmd = [self.sh, "-c", f'{join} && shift {len(procs)} && exec "$@"', "sh", *procs, *cmd]
+                cmd = cg.wrap(cmd, self.sh)
             env = dict(_ENV, HOME=cwd if tmpdir else "/work", **(env or {}))
             try:
-                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        cwd=cwd, env=env, pass_fds=tuple(fds), start_new_session=True)
+                def popen():
+                    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                            cwd=cwd, env=env, pass_fds=tuple(fds), start_new_session=True)
+                proc = cg.launch(popen) if cg is not None else popen()
             except OSError as e:
                 return RunResult("sandbox_error", b"", str(e).encode(), None, _ms(t0), self.applied)
             for fd in fds:
@@ -623,7 +772,7 @@ class Sandbox:
             if result_fd is not None:
                 os.close(result_fd)
             if cg is not None:
-                cg.remove()
+                cg.release()
             if tmpdir:
                 shutil.rmtree(tmpdir, ignore_errors=True)
 
