@@ -263,6 +263,12 @@ FORGERIES = {
     "swaps check from a thread": _WRONG + "import threading, time, sys\ng = sys._getframe(0).f_globals\n"
                                  "def swap():\n    for _ in range(10**6):\n        g['check'] = lambda c: None\n"
                                  "threading.Thread(target=swap, daemon=True).start()\n",
+    "patched len hides a swapping thread": _WRONG + "import builtins, threading, sys\nbuiltins.len = lambda x: 1\n"
+                                            "g = sys._getframe(0).f_globals\ndef swap():\n    while True:\n"
+                                            "        g['check'] = lambda c: None\n"
+                                            "threading.Thread(target=swap, daemon=True).start()\n",
+    "profile on all threads": _WRONG + "import threading, os\nf = getattr(threading, 'setprofile_all_threads', None)\n"
+                                "(f or threading.setprofile)(lambda *a: os._exit(0))\n",
     "gc hunts the token": _WRONG + "import gc, os\nfor o in gc.get_objects():\n    pass\nos._exit(0)\n",
     "frame walk to the harness": _WRONG + "import sys, os\nf = sys._getframe(0)\nwhile f.f_back:\n    f = f.f_back\n"
                                  "for k, v in list(f.f_locals.items()) + list(f.f_globals.items()):\n"

@@ -65,7 +65,8 @@ def _install():
 
     blocked = frozenset({
         "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames", "sys.settrace",
-        "sys.setprofile", "sys.addaudithook", "sys.monitoring.register_callback", "sys.monitoring.set_events",
+        "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads", "sys.addaudithook",
+        "sys.monitoring.register_callback", "sys.monitoring.set_events",
         "sys.monitoring.set_local_events", "sys.monitoring.use_tool_id"})
     realpath, str_t, bytes_t = os.path.realpath, str, bytes
 
@@ -91,7 +92,9 @@ def _install():
 def _main(listdir):
     import builtins
 
+    # everything used after the solution ran is bound now: the solution may patch builtins and modules
     audit, compile_, exec_, base_exc, exc_t = sys.audit, compile, exec, BaseException, Exception
+    dict_, len_, type_, str_, stderr = dict, len, type, str, sys.stderr
     audit("infscale.begin")
     pristine = dict(builtins.__dict__)  # the checks see these builtins even if the solution patched the module
     entry = sys.argv[3] if len(sys.argv) > 3 else None
@@ -103,21 +106,25 @@ def _main(listdir):
     try:
         exec_(compile_(solution, "solution.py", "exec"), ns)
         code = compile_(checks, "check.py", "exec")
-        if len(listdir("/proc/self/task")) != 1:
+        if len_(listdir("/proc/self/task")) != 1:
             raise RuntimeError("threads still running when the checks start")
-        env = dict(ns)
-        env["__builtins__"] = dict(pristine)
+        env = dict_(ns)
+        env["__builtins__"] = dict_(pristine)
         exec_(code, env)
         if entry is not None:
             env["check"](env[entry])
     except base_exc as e:  # SystemExit and KeyboardInterrupt included: no pass
         try:
-            msg = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            name = type_(e).__name__
+            msg = f"{name}: {e}" if str_(e) else name
+            msg = msg.splitlines()[0] if msg.strip() else name
         except exc_t:
-            msg = type(e).__name__
-        sys.stderr.write(msg.splitlines()[0] if msg.strip() else type(e).__name__)
-        sys.stderr.write("\n")
-        sys.stderr.flush()
+            msg = "exception"
+        try:
+            stderr.write(msg + "\n")
+            stderr.flush()
+        except exc_t:
+            pass
         raise SystemExit(1) from None
     audit("infscale.pass")
 
