@@ -780,7 +780,10 @@ class Sandbox:
                      cg: "_CgroupRun | None", result_fd: int | None) -> RunResult:
         fed: list[BaseException] = []
         writer = threading.Thread(target=_feed, args=(proc.stdin, stdin, fed), daemon=True)
-        writer.start()
+        if stdin:
+            writer.start()
+        else:
+            _feed(proc.stdin, b"", fed)  # nothing to write: close stdin here, no thread
         out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
         bufs = {out_fd: bytearray(), err_fd: bytearray()}
         caps = {out_fd: limits.output_bytes, err_fd: limits.output_bytes}
@@ -849,7 +852,8 @@ class Sandbox:
                     f.close()
                 except OSError:
                     pass
-        writer.join(timeout=1.0)
+        if writer.is_alive():
+            writer.join(timeout=1.0)
         if cg is not None:
             cpu()
         out, err = bytes(bufs[out_fd]), bytes(bufs[err_fd])
