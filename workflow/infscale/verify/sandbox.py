@@ -8,6 +8,9 @@ Isolation levels (options key `verify.sandbox.isolation`):
   ``sys.base_prefix``, nothing above them), and nothing else of the host (no /etc, no $HOME, no /tmp); private
   size-capped tmpfs ``/work`` (holding the program, read-only) and ``/tmp``; a minimal /dev, read-only, with a
   size-capped tmpfs ``/dev/shm``; the root is remounted read-only; ``--die-with-parent``, ``--new-session``,
+  ``--as-pid-1`` (the program is its namespace's init: no reaper process to start, ~3 ms less per run; when it
+  exits the kernel kills everything else in the namespace; signals it sends itself without a handler are
+  ignored, as for any init),
   ``--disable-userns`` (no nested user namespaces) and a seccomp filter (below). The program runs as uid/gid
   65534 (nobody). When the verifier runs as root and uid 65534 can reach every bound directory, bwrap itself
   is started as 65534 too (setpriv), so the kernel charges the processes to an unprivileged uid.
@@ -641,7 +644,7 @@ class Sandbox:
     def _bwrap_argv(self, limits: Limits, fd_files: dict[str, int], chdir: str | None, seccomp_fd: int | None) -> list[str]:
         size = str(limits.fsize_mb << 20)
         argv = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(NOBODY),
-                "--gid", str(NOBODY), "--die-with-parent", "--new-session", "--hostname", "sandbox",
+                "--gid", str(NOBODY), "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "sandbox",
                 "--ro-bind", "/usr", "/usr"]
         for d in _SYSTEM_DIRS:
             if os.path.islink(d):
