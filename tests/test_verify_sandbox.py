@@ -333,7 +333,7 @@ def test_program_that_ignores_its_input_is_not_a_feeder_error(sb):
 def capped(request, monkeypatch):
     """A sandbox with cgroups as this host offers them, and one forced onto the rlimit fallback."""
     if request.param == "no-cgroups":
-        monkeypatch.setattr(sbmod._Cgroups, "detect", classmethod(lambda cls: None))
+        monkeypatch.setattr(sbmod._Cgroups, "shared", classmethod(lambda cls: None))
     sb = Sandbox("bwrap", Limits(cpu_s=1, wall_s=30, memory_mb=1024, nproc=16, fsize_mb=16, nofile=64))
     if request.param == "no-cgroups":
         assert "+rlimit+" in sb.applied
@@ -374,7 +374,7 @@ def test_fan_out_memory_stays_within_the_limit_for_all_processes(capped):
 
 
 def test_fallback_sizes_nproc_times_as_within_memory(monkeypatch):
-    monkeypatch.setattr(sbmod._Cgroups, "detect", classmethod(lambda cls: None))
+    monkeypatch.setattr(sbmod._Cgroups, "shared", classmethod(lambda cls: None))
     for mem, nproc in [(2048, 64), (1024, 16), (300, 16), (64, 1)]:
         lim = Limits(memory_mb=mem, nproc=nproc)
         argv = Sandbox("none", lim)._prlimit_argv(lim)
@@ -488,7 +488,7 @@ def venv_dir(request, tmp_path):
     import shutil
     import subprocess
     import sys
-    base = {"tmp": tmp_path, "work-dir": Path(__file__).resolve().parents[1] / ".scratch",
+    base = {"tmp": tmp_path, "work-dir": Path(__file__).resolve().parents[1] / "results" / ".sandbox-scratch",
             "home": Path.home()}[request.param] / f"venv-{uuid.uuid4().hex[:8]}"
     base.mkdir(parents=True)
     (base / "sibling-secret.txt").write_text("must not be visible")

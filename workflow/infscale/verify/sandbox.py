@@ -202,10 +202,18 @@ class _Cgroups:
     """Per-run cgroups (v2, else v1) under the verifier's own groups, or None when they cannot be used here."""
 
     _counter = 0
-    _lock = threading.Lock()
+    _lock = threading.RLock()
 
     def __init__(self, version: int, roots: dict[str, Path]):
         self.version, self.roots = version, roots  # controller ("memory", "pids", "cpu") -> parent dir
+
+    @classmethod
+    def shared(cls) -> "_Cgroups | None":
+        """What detect() found, once per process: every Sandbox shares the groups (and the v1 slots)."""
+        with cls._lock:
+            if not hasattr(cls, "_shared"):
+                cls._shared = cls.detect()
+            return cls._shared
 
     @classmethod
     def detect(cls) -> "_Cgroups | None":
@@ -394,8 +402,13 @@ class _Slot:
             done.set()
 
     def start(self, limits: Limits) -> None:
-        _write(self.dirs["memory"] / "memory.limit_in_bytes", limits.memory_mb << 20)
-        _write(self.dirs["memory"] / "memory.memsw.limit_in_bytes", limits.memory_mb << 20, optional=True)
+        mem, sw = self.dirs["memory"] / "memory.limit_in_bytes", self.dirs["memory"] / "memory.memsw.limit_in_bytes"
+        try:  # lowering: memory first; raising: memsw first (v1 keeps memory <= memsw at every step)
+            _write(mem, limits.memory_mb << 20)
+            _write(sw, limits.memory_mb << 20, optional=True)
+        except OSError:
+            _write(sw, limits.memory_mb << 20, optional=True)
+            _write(mem, limits.memory_mb << 20)
         _write(self.dirs["pids"] / "pids.max", limits.nproc + 1)  # + the launcher thread
         self._cpu0 = self._cpu_raw()
         self._oom0 = self._oom_raw()
@@ -570,7 +583,7 @@ class Sandbox:
             raise SandboxUnavailable("util-linux 'setpriv' not found on PATH; it drops root to uid 65534")
         if self.prlimit is None:
             raise SandboxUnavailable("util-linux 'prlimit' not found on PATH; it sets the sandbox's resource limits")
-        self.cgroups = _Cgroups.detect()
+        self.cgroups = _Cgroups.shared()
         self.seccomp = None
         self.binds: list[str] = []
         self.drop = self.root
