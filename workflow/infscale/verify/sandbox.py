@@ -211,8 +211,8 @@ class _Cgroups:
     def shared(cls) -> "_Cgroups | None":
         """What detect() found, once per process: every Sandbox shares the groups (and the v1 slots)."""
         with cls._lock:
-            if not hasattr(cls, "_shared"):
-                cls._shared = cls.detect()
+            if getattr(cls, "_shared_pid", None) != os.getpid():  # first use, or a forked child (no slot threads)
+                cls._shared, cls._shared_pid = cls.detect(), os.getpid()
             return cls._shared
 
     @classmethod
@@ -237,8 +237,15 @@ class _Cgroups:
                                       "cpu": fs / "cpuacct" / own["cpuacct"].lstrip("/")}))
         for cg in candidates:
             try:
-                cg.create(Limits(memory_mb=64, nproc=4)).remove()
+                run = cg.create(Limits(memory_mb=64, nproc=4))
+                if cg.version == 1:  # the slot's launcher thread must be able to enter the groups too
+                    _Slot(cg, run.dirs).close()
+                run.remove()
             except OSError:
+                try:
+                    run.remove()
+                except (NameError, OSError):
+                    pass
                 continue
             return cg
         return None
@@ -395,6 +402,8 @@ class _Slot:
         ready.set()
         while True:
             fn, box, done = self.jobs.get()
+            if fn is None:
+                return
             try:
                 box.append(fn())
             except BaseException as e:  # noqa: BLE001 - handed back to the caller
@@ -425,6 +434,8 @@ class _Slot:
             self.launch(leave)
         except OSError:
             return
+        finally:
+            self.jobs.put((None, None, None))  # the launcher thread ends
         for d in dict.fromkeys(self.dirs.values()):
             _rmdir(d)
 
