@@ -13,7 +13,8 @@ Isolation levels (options key `verify.sandbox.isolation`):
   ignored, as for any init),
   ``--disable-userns`` (no nested user namespaces) and a seccomp filter (below). The program runs as uid/gid
   65534 (nobody). When the verifier runs as root and uid 65534 can reach every bound directory, bwrap itself
-  is started as 65534 too (setpriv), so the kernel charges the processes to an unprivileged uid.
+  is started as 65534 too, so the kernel charges the processes to an unprivileged uid: by `setpriv`, or, from a
+  cgroup-v1 slot, by the launcher thread switching its own credentials around the spawn (one exec less).
   Because of the new pid namespace, every process the program leaves behind dies with it.
 - ``unshare-net``: `unshare --net` + `setpriv` to uid 65534 on a host temp dir. Network is denied, the file
   system is NOT isolated. Explicit opt-in only.
@@ -323,7 +324,9 @@ class _CgroupRun:
         join = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(procs)))
         return [sh, "-c", f'{join} && shift {len(procs)} && exec "$@"', "sh", *procs, *cmd]
 
-    def launch(self, fn):
+    creds = None
+
+    def launch(self, fn, drop: bool = False):
         return fn()
 
     def release(self) -> None:
@@ -372,6 +375,41 @@ class _CgroupRun:
                 time.sleep(0.01)
 
 
+class _ThreadCreds:
+    """Switch only the calling thread between root and uid/gid 65534 with raw syscalls (glibc's wrappers would
+    change every thread of the verifier). The saved uid stays 0, so the thread can switch back; a program it
+    starts gets 65534 as real, effective and (on exec) saved uid, no supplementary groups: what
+    `setpriv --reuid=65534 --regid=65534 --clear-groups` gives, without starting setpriv."""
+
+    _NR = {"x86_64": (116, 119, 117), "aarch64": (159, 149, 147)}  # setgroups, setresgid, setresuid
+
+    def __init__(self):
+        import ctypes
+
+        self.nr = self._NR[platform.machine()]
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.ctypes = ctypes
+        self.groups = os.getgroups()
+
+    def _call(self, nr, *args) -> None:
+        c = self.ctypes
+        if self.libc.syscall(c.c_long(nr), *args) != 0:
+            raise OSError(c.get_errno(), os.strerror(c.get_errno()))
+
+    def drop(self) -> None:
+        c = self.ctypes
+        self._call(self.nr[0], c.c_long(0), c.c_void_p(None))
+        self._call(self.nr[1], c.c_long(NOBODY), c.c_long(NOBODY), c.c_long(0))
+        self._call(self.nr[2], c.c_long(NOBODY), c.c_long(NOBODY), c.c_long(0))
+
+    def restore(self) -> None:
+        c = self.ctypes
+        self._call(self.nr[2], c.c_long(0), c.c_long(0), c.c_long(0))
+        self._call(self.nr[1], c.c_long(0), c.c_long(0), c.c_long(0))
+        arr = (c.c_uint * max(1, len(self.groups)))(*self.groups)
+        self._call(self.nr[0], c.c_long(len(self.groups)), arr)
+
+
 class _Slot:
     """A reusable v1 cgroup (memory, pids, cpuacct) with a launcher thread inside it (v1 places threads
     individually; memory is charged to the thread group leader's group, so the verifier's own memory stays
@@ -399,6 +437,16 @@ class _Slot:
             self.error.append(e)
             ready.set()
             return
+        self.creds = None
+        if os.geteuid() == 0 and platform.machine() in _ThreadCreds._NR:
+            try:
+                creds = _ThreadCreds()
+                creds.drop()
+                creds.restore()
+                if os.geteuid() == 0 and os.getgroups() == creds.groups:
+                    self.creds = creds
+            except (OSError, AttributeError, ImportError):
+                pass
         ready.set()
         while True:
             fn, box, done = self.jobs.get()
@@ -439,9 +487,19 @@ class _Slot:
         for d in dict.fromkeys(self.dirs.values()):
             _rmdir(d)
 
-    def launch(self, fn):
+    def launch(self, fn, drop: bool = False):
+        """Run fn (a Popen) in the launcher thread; with `drop`, as uid/gid 65534 (see _ThreadCreds)."""
         box: list = []
         done = threading.Event()
+        if drop:
+            inner = fn
+
+            def fn():
+                self.creds.drop()
+                try:
+                    return inner()
+                finally:
+                    self.creds.restore()
         self.jobs.put((fn, box, done))
         done.wait()
         if isinstance(box[0], BaseException):
@@ -758,6 +816,7 @@ class Sandbox:
                     os.lseek(sc_fd, 0, os.SEEK_SET)
                 cmd = (self._drop() + self._bwrap_argv(limits, fd_files, chdir, sc_fd)
                        + self._prlimit_argv(limits) + argv)
+                drop_in_thread = False
                 cwd = "/"
             else:
                 tmpdir = tempfile.mkdtemp(prefix="infscale-sb-")
@@ -772,18 +831,22 @@ class Sandbox:
                 else:
                     cmd = self._drop() + cmd
                 cwd = tmpdir
+                drop_in_thread = False
             if self.cgroups:
                 try:
                     cg = self.cgroups.acquire(limits)
                 except OSError as e:
                     return RunResult("sandbox_error", b"", f"cgroup: {e}".encode(), None, _ms(t0), self.applied)
                 cmd = cg.wrap(cmd, self.sh)
+                if self.isolation == "bwrap" and self.drop and cg.creds is not None:
+                    cmd = cmd[len(self._drop()):]  # the launcher thread drops to 65534 itself: one exec less
+                    drop_in_thread = True
             env = dict(_ENV, HOME=cwd if tmpdir else "/work", **(env or {}))
             try:
                 def popen():
                     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                             cwd=cwd, env=env, pass_fds=tuple(fds), start_new_session=True)
-                proc = cg.launch(popen) if cg is not None else popen()
+                proc = cg.launch(popen, drop_in_thread) if cg is not None else popen()
             except OSError as e:
                 return RunResult("sandbox_error", b"", str(e).encode(), None, _ms(t0), self.applied)
             for fd in fds:
