@@ -287,7 +287,7 @@ _ADD_REF = {"prompt": "", "test": "def check(candidate):\n    assert abs(candida
 def test_humaneval_pass_cannot_be_forged(name):
     pairs = [("add", FORGERIES[name]), ("add", "def add(a, b):\n    return a + b\n")]
     v = verify_function(_problems({"add": _ADD_REF}, "code_function"), _samples(pairs), {}, threads=1)
-    assert v["status"].iloc[0] in ("wrong", "runtime_error", "timeout"), v.iloc[0].to_dict()
+    assert v["status"].iloc[0] in ("wrong", "runtime_error"), v.iloc[0].to_dict()
     assert v["status"].iloc[1] == "correct", v.iloc[1].to_dict()
 
 
