@@ -42,6 +42,24 @@ def require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
         raise ContractError(f"{what}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
 
 
+def check_sample_indices(samples: pd.DataFrame, what: str) -> None:
+    """sample_index must be a whole number >= 0, never missing, and (problem_id, sample_index) unique."""
+    idx = pd.to_numeric(samples["sample_index"], errors="coerce")
+    bad = samples["sample_index"].isna() | idx.isna()
+    if bad.any():
+        row = samples[bad].iloc[0]
+        raise ContractError(f"{what}: sample_index {row['sample_index']!r} of problem {row['problem_id']!r} is not a number")
+    bad = (idx < 0) | (idx != idx.round())
+    if bad.any():
+        row = samples[bad].iloc[0]
+        raise ContractError(f"{what}: sample_index {row['sample_index']!r} of problem {row['problem_id']!r} is not a "
+                            "whole number >= 0")
+    dup = pd.DataFrame({"p": samples["problem_id"].astype(str).values, "i": idx.values}).duplicated()
+    if dup.any():
+        row = samples[dup.values].iloc[0]
+        raise ContractError(f"{what}: sample {row['problem_id']}/{row['sample_index']} appears more than once")
+
+
 def identity_seed(*parts) -> int:
     """Seed derived only from an identity (its parts joined by "/"): first 8 bytes of blake2b, as a
     non-negative int63."""
