@@ -144,7 +144,7 @@ class Reference:
     def __init__(self, text, timeout_s: int = DEFAULT_TIMEOUT_S):
         if not isinstance(text, str) or not text.strip():
             raise ReferenceError_(f"empty reference {text!r}")
-        self.text = text.strip()
+        self.text = _clean(text)
         self.quantity = numbers.parse(self.text)
         self._gold = None
         self.timeout_s = timeout_s

@@ -287,6 +287,7 @@ def parse(text: str) -> Quantity | None:
     words = words.replace("\\AA", "Å").replace("\\mathring{A}", "Å").replace("{", " ").replace("}", " ")
     words = re.sub(r"\s+", " ", words).strip()
     words = re.sub(r"°\s*([CF])\b", r"°\1", words)
+    words = re.sub(r"([μµ])\s+", r"\1", words)
     unit = parse_unit(words)
     if unit is False:
         # Words inside \text{} that are no unit (`\text{ eggs}`, `\text{ dollars}`) annotate the number.
@@ -297,7 +298,9 @@ def parse(text: str) -> Quantity | None:
 
 
 # -- comparing -----------------------------------------------------------------------------------------------
-DEFAULT_REL_TOL = Fraction(1, 10**4)
+FLOAT_REL_TOL = Fraction(1, 10**9)     # float noise (0.30000000000000004) on a decimal reference
+APPROX_RESOLUTION = Fraction(1, 10**6)  # a reference with 6 or more decimals is a float printout (GSM-Hard)
+ROUNDED_RESOLUTION = Fraction(1, 100)   # ... and matches an answer correctly rounded to 2 or more decimals
 
 
 def _close(r: Fraction, a: Fraction, ref: Quantity, ans_res: Fraction | None,
@@ -308,10 +311,11 @@ def _close(r: Fraction, a: Fraction, ref: Quantity, ans_res: Fraction | None,
         return abs(a - r) <= max((rel_tol or 0) * abs(r), abs_tol or 0)
     if ref.kind != "decimal":  # integers and exact rationals are compared exactly
         return False
-    if abs(a - r) <= DEFAULT_REL_TOL * abs(r):
+    if abs(a - r) <= FLOAT_REL_TOL * abs(r):
         return True
-    # the reference correctly rounded to the (≥ 2) decimals the answer is written with
-    return ans_res is not None and ans_res <= Fraction(1, 100) and abs(a - r) <= ans_res / 2
+    approx = ref.resolution is not None and ref.resolution <= APPROX_RESOLUTION
+    return (approx and ans_res is not None and ans_res <= ROUNDED_RESOLUTION and ans_res > ref.resolution
+            and abs(a - r) <= ans_res / 2)
 
 
 def match(ref: Quantity, ans: Quantity, rel_tol: float | None = None, abs_tol: float | None = None) -> bool:
@@ -323,8 +327,9 @@ def match(ref: Quantity, ans: Quantity, rel_tol: float | None = None, abs_tol: f
       answer are ignored, unless the reference has a unit.
     - Tolerance: with `rel_tol`/`abs_tol` given, |a − r| ≤ max(rel_tol·|r|, abs_tol). Without: a reference
       written as an integer or a fraction must match exactly; one written as a decimal or in scientific notation
-      matches within 1e-4 relative, or when the answer is the reference correctly rounded to the 2 or more
-      decimals the answer is written with (GSM-Hard's non-terminating targets).
+      matches within 1e-9 relative (float noise). A reference written with 6 or more decimals is a float
+      printout of a non-terminating value (GSM-Hard's 14053029.666666666): it also matches an answer that is
+      the reference correctly rounded to the 2 or more decimals the answer is written with (14053029.67).
     """
     rt = None if rel_tol is None else Fraction(rel_tol)
     at = None if abs_tol is None else Fraction(abs_tol)
