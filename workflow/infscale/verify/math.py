@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 VERIFIER = "math-verify"
 DEFAULT_TIMEOUT_S = 5
 
-_GSM = re.compile(r"####\s*\$?\s*([-+−]?\s*(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)")
+_GSM = re.compile(r"####\s*(?:\*\*)?\s*\\?\$?\s*([-+−]?\s*(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)")
 _MINERVA = re.compile(r"(?:Final Answer:\s*)?The final answer is:?\s*(.+?)\s*(?:\.?\s*I hope it is correct|\n|$)",
                       re.IGNORECASE)
 _FINAL = re.compile(r"final answer is[:\s]*(.+?)(?:\.\s*I hope it is correct|\n|$)", re.IGNORECASE)
@@ -56,7 +56,7 @@ def _clean(ans: str) -> str:
 
 def _gsm8k(text: str) -> str | None:
     m = _GSM.search(text)
-    return m.group(1).replace(" ", "").replace("−", "-") if m else None
+    return m.group(1).replace(" ", "").replace("−", "-").rstrip(",.") if m else None
 
 
 def _minerva(text: str) -> str | None:
@@ -149,8 +149,7 @@ class Reference:
         self._gold = None
         self.timeout_s = timeout_s
         if self.quantity is None:
-            gold = self.gold
-            if not gold:
+            if not _parsed(self.gold):
                 raise ReferenceError_(f"math-verify cannot read reference {self.text[:80]!r}")
 
     @property
