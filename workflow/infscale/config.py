@@ -172,7 +172,7 @@ def verify_options(config: dict, dataset: str) -> dict:
 
 def lenient_extraction(config: dict, dataset: str) -> bool:
     """Does this dataset opt in to lenient answer extraction (`datasets.<d>.verifier.extraction: lenient`)?"""
-    return config["datasets"][dataset].get("verifier", {}).get("extraction", "strict") == "lenient"
+    return config["datasets"].get(dataset, {}).get("verifier", {}).get("extraction", "strict") == "lenient"
 
 
 def release_subsets(config: dict) -> dict[str, tuple[str, str]]:
