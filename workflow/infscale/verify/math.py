@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 
 import pandas as pd
@@ -126,8 +127,14 @@ def _mv():
     return parse, verify, TimeoutException
 
 
+def _limit(timeout_s: int) -> int | None:
+    """math-verify's timeout uses SIGALRM, which only the main thread may set; elsewhere it runs unlimited."""
+    return timeout_s if threading.current_thread() is threading.main_thread() else None
+
+
 def _mv_parse(text: str, timeout_s: int):
     parse, _, TimeoutException = _mv()
+    timeout_s = _limit(timeout_s)
     try:
         return parse(f"${numbers.for_math_verify(text)}$", parsing_timeout=timeout_s, raise_on_error=True)
     except TimeoutException as e:
@@ -176,7 +183,7 @@ def equivalent(reference, answer: str, *, rel_tol: float | None = None, abs_tol:
     if not _parsed(gold) or not _parsed(pred):
         return ref.text.replace(",", "").replace(" ", "") == answer.strip().replace(",", "").replace(" ", "")
     try:
-        return bool(verify(gold, pred, timeout_seconds=timeout_s, raise_on_error=True))
+        return bool(verify(gold, pred, timeout_seconds=_limit(timeout_s), raise_on_error=True))
     except TimeoutException as e:
         raise Timeout(f"comparison took over {timeout_s} s") from e
     except Exception:  # noqa: BLE001 - math-verify's own answer for a comparison it cannot make: not equal

@@ -168,7 +168,7 @@ _FRAC = re.compile(r"(?P<sign>[-+])?\s*\\[dt]?frac\s*\{(?P<num>[^{}]*)\}\s*\{(?P
 _SCI_TAIL = re.compile(r"\s*(?:\\times|\\cdot|\*|×|·)\s*10\s*\^\s*(?:\{\s*([-+]?\d+)\s*\}|([-+]?\d))")
 _UNWRAP_IN_UNIT = re.compile(r"\\(?:text|textrm|mathrm|rm|mbox|operatorname|mathit)\s*\{([^{}]*)\}")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|°")
-_ASSIGN = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*")
+_ASSIGN = re.compile(r"^(?:[A-Za-z](?:_\{?\w+\}?)?\s*)?(?:=|\\approx|≈|\\sim)\s*")
 
 
 def clean(text: str) -> str:
