@@ -159,7 +159,7 @@ class Quantity:
 
 # -- reading -------------------------------------------------------------------------------------------------
 _WRAP = re.compile(r"^\\(?:boxed|fbox|framebox|textbf|mathbf|bf|displaystyle|text|textrm|mathrm)\s*\{(.*)\}$", re.S)
-_SPACES = re.compile(r"\\[,;:! ]|~|\\quad|\\qquad|\\left|\\right")
+_SPACES = re.compile(r"\\[,;: ]|~|\\quad|\\qquad|\\left|\\right")
 _MANT = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+"
 _NUM = re.compile(
     rf"(?P<sign>[-+])?\s*(?P<mant>{_MANT})"
@@ -176,7 +176,7 @@ _ASSIGN = re.compile(r"^(?:[A-Za-z](?:_\{?\w+\}?)?\s*)?(?:=|\\approx|≈|\\sim)\
 def clean(text: str) -> str:
     """An answer string with math delimiters, spacing macros and whole-answer wrappers removed."""
     s = text.strip().replace("−", "-").replace("\u2009", " ").replace("\u202f", " ")
-    s = s.replace("{,}", ",")
+    s = re.sub(r"\\!\s*", "", s.replace("{,}", ","))  # 5,\\!525 (MATH's thousands separator)
     s = re.sub(r"(\d)\\,(?=\d{3}(?!\d))", r"\1,", s)
     s = s.replace("\\$", "")  # a dollar sign, not a math delimiter
     s = re.sub(r"\$|\\\(|\\\)|\\\[|\\\]", "", s)
