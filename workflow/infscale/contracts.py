@@ -19,8 +19,12 @@ SAMPLE_COLUMNS = [
 ]
 # results/verdicts/{model}/{dataset}/{shard}.parquet
 VERDICT_COLUMNS = [
-    "problem_id", "sample_index", "correct", "status", "extracted", "verifier", "elapsed_ms", "isolation",
+    "problem_id", "sample_index", "correct", "status", "extracted", "extraction", "verifier", "elapsed_ms",
+    "isolation",
 ]
+# How a verdict's answer was found: in the format the prompt asked for, by a lenient fallback (math:
+# `verifier.extraction: lenient`), or not at all.
+EXTRACTIONS = ("format", "fallback", "none")
 VERDICT_STATUSES = (
     "correct", "wrong", "no_answer", "timeout", "runtime_error", "compile_error", "sandbox_error",
     "memory_limit", "output_limit", "verifier_error",
@@ -28,7 +32,7 @@ VERDICT_STATUSES = (
 # results/merged/{model}/{dataset}.parquet: one row per sample, no text.
 MERGED_COLUMNS = [
     "model", "dataset", "problem_id", "sample_index", "shard", "prompt_tokens", "completion_tokens",
-    "finish_reason", "correct", "status", "extracted", "verifier",
+    "finish_reason", "correct", "status", "extracted", "extraction", "verifier",
 ]
 
 

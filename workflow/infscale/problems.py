@@ -106,14 +106,19 @@ def check_code_references(name: str, problems: pd.DataFrame) -> None:
             raise DatasetError(f"dataset {name!r}: problem {pid}: {e}") from None
 
 
+_BOX = re.compile(r"\\(?:boxed|fbox|framebox)\b\s*")
+
+
 def last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} (or \\fbox{...}) in `text`, braces balanced."""
-    idx = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if idx < 0:
+    """Content of the last \\boxed{...}, \\fbox{...} or \\framebox{...} in `text`, braces balanced (nested
+    braces kept); `\\boxed 5` without braces gives the token after it."""
+    found = list(_BOX.finditer(text))
+    if not found:
         return None
-    i = text.find("{", idx)
-    if i < 0:
-        return None
+    i = found[-1].end()
+    if i >= len(text) or text[i] != "{":
+        m = re.match(r"[^\s${}]+", text[i:])
+        return m.group(0).rstrip(".") if m else None
     depth, start = 0, i + 1
     for j in range(i, len(text)):
         if text[j] == "{":

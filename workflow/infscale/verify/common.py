@@ -12,7 +12,7 @@ from typing import Any, Callable, Hashable
 
 import pandas as pd
 
-from ..contracts import VERDICT_COLUMNS, VERDICT_STATUSES
+from ..contracts import EXTRACTIONS, VERDICT_COLUMNS, VERDICT_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,17 @@ def run_distinct(jobs: dict[Hashable, Callable[[], Any]], threads: int) -> dict[
 
 
 def verdict_row(status: str, extracted: str | None, verifier: str, elapsed_ms: float, isolation: str | None,
-                detail: str = "") -> dict:
+                detail: str = "", extraction: str | None = None) -> dict:
+    """One verdict. `extraction` defaults to "format" when something was extracted (a fenced block, a patch, a
+    proof: these verifiers have no lenient fallback), else "none"."""
     if status not in VERDICT_STATUSES:
         raise ValueError(f"unknown verdict status {status!r}")
-    return {"correct": status == "correct", "status": status, "extracted": extracted, "verifier": verifier,
-            "elapsed_ms": float(elapsed_ms), "isolation": isolation, "detail": detail[:500]}
+    if extraction is None:
+        extraction = "none" if extracted is None else "format"
+    if extraction not in EXTRACTIONS:
+        raise ValueError(f"unknown extraction {extraction!r}")
+    return {"correct": status == "correct", "status": status, "extracted": extracted, "extraction": extraction,
+            "verifier": verifier, "elapsed_ms": float(elapsed_ms), "isolation": isolation, "detail": detail[:500]}
 
 
 def verdict_frame(samples: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
@@ -79,6 +85,6 @@ def verdict_frame(samples: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
     out.insert(1, "sample_index", samples["sample_index"].astype("int64").values)
     out["correct"] = out["correct"].astype(bool)
     out["elapsed_ms"] = out["elapsed_ms"].astype("float64")
-    for col in ("extracted", "isolation", "detail", "status", "verifier"):
+    for col in ("extracted", "extraction", "isolation", "detail", "status", "verifier"):
         out[col] = out[col].astype("string")  # nullable strings: an all-null shard still writes a string column
     return out[VERDICT_COLUMNS + ["detail"]].reset_index(drop=True)
