@@ -1,14 +1,17 @@
 # Config validation, wildcard constraints and the lookups every rule uses. Each lookup reads only the job's
 # own model and dataset entries, so adding a model or dataset never changes an existing job's params.
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.current_basedir).parent))  # workflow/ (this file is workflow/rules/)
 
 from infscale import config as infscale_config  # noqa: E402
+from infscale import release as infscale_release  # noqa: E402
 
 try:
     infscale_config.validate(config)
+    infscale_release.check_releases(config)
 except infscale_config.ConfigError as e:
     raise SystemExit(f"infscale: {e}")
 
@@ -18,6 +21,56 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     checkpoint=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     shard=r"\d+",
+
+
+# ---- released samples (workflow/rules/release.smk) ----
+# A (model, dataset) pair with models.<m>.releases.<d> takes its samples, verdicts and merged table from
+# import_release; generate_shard, verify_shard and merge_shards must not also claim them. Both sides get a model
+# constraint whose lookahead reads the rest of the path (…/{model}/{dataset}[/{shard}].parquet), so each output
+# has exactly one producer.
+def _release_lookahead():
+    by_model = {}
+    for m, d in infscale_release.release_pairs(config):
+        by_model.setdefault(m, []).append(re.escape(d))
+    return {m: "(?:" + "|".join(ds) + r")(?:/\d+)?\.parquet$" for m, ds in by_model.items()}
+
+
+def release_model_constraint():
+    """Model names (with their dataset) that import_release produces; matches nothing without releases."""
+    alts = [f"{re.escape(m)}(?=/{tail})" for m, tail in _release_lookahead().items()]
+    return "(?:" + "|".join(alts) + ")" if alts else "(?!)"
+
+
+def generated_model_constraint():
+    """Every model name, except a release pair's (its files come from import_release)."""
+    alts = [f"{re.escape(m)}/{tail}" for m, tail in _release_lookahead().items()]
+    guard = "(?!(?:" + "|".join(alts) + "))" if alts else ""
+    return guard + r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+def release_shards():
+    return infscale_release.release_shards(config)
+
+
+def release_inputs(wildcards):
+    """The problems table (id join, prompts for token counts, reverify) and a local release's files."""
+    spec = infscale_release.release_spec(config, wildcards.model, wildcards.dataset)
+    return {"problems": f"results/problems/{wildcards.dataset}.parquet",
+            "release": [spec["path"]] if "path" in spec else []}
+
+
+def tokens_ok(model, dataset):
+    """False when the pair's samples have no token counts (a release without a tokenizer): no FLOPs, no cost."""
+    return infscale_release.tokens_reason(config, model, dataset) is None
+
+
+def token_notes(dataset):
+    return [r for m in models_on(dataset) if (r := infscale_release.tokens_reason(config, m, dataset))]
+
+
+def release_targets():
+    return [f"results/analysis/agreement/{m}/{d}.{ext}" for m, d in infscale_release.reverify_pairs(config)
+            for ext in ("csv", "disagree.csv")]
 
 
 def dataset_files(wildcards):
@@ -98,8 +151,17 @@ def models_on(dataset, pred=lambda m: True):
     return [m for m, d in infscale_config.pairs(config) if d == dataset and pred(m)]
 
 
+def flops_models(dataset):
+    return models_on(dataset, lambda m: has_flops(m) and tokens_ok(m, dataset))
+
+
+def price_models(dataset):
+    return models_on(dataset, lambda m: has_price(m) and tokens_ok(m, dataset))
+
+
 def _family_models(w):
-    return models_on(w.dataset, lambda m: has_flops(m) and config["models"][m].get("family") == w.family)
+    return models_on(w.dataset, lambda m: has_flops(m) and tokens_ok(m, w.dataset)
+                     and config["models"][m].get("family") == w.family)
 
 
 def _allocate_cost():
@@ -108,7 +170,7 @@ def _allocate_cost():
 
 def _allocate_models(dataset):
     pred = has_price if _allocate_cost() == "dollars" else has_flops
-    return models_on(dataset, pred)
+    return models_on(dataset, lambda m: pred(m) and tokens_ok(m, dataset))
 
 
 def analysis_targets():
@@ -120,12 +182,12 @@ def analysis_targets():
                 f"results/analysis/export/{m}/{d}.jsonl"]
         if config["datasets"][d]["domain"] == "math":
             out.append(f"results/analysis/selection/{m}/{d}.csv")
-        if has_flops(m):
+        if has_flops(m) and tokens_ok(m, d):
             out.append(f"results/analysis/flops/{m}/{d}.csv")
-        if has_price(m):
+        if has_price(m) and tokens_ok(m, d):
             out.append(f"results/analysis/cost/{m}/{d}.csv")
     for d in datasets:
-        fams = {config["models"][m].get("family") for m in models_on(d, has_flops)} - {None}
+        fams = {config["models"][m].get("family") for m in flops_models(d)} - {None}
         out += [f"results/analysis/matched/{f}/{d}.csv" for f in sorted(fams)]
         if _allocate_models(d):
             out.append(f"results/analysis/allocate/{d}.csv")
@@ -137,8 +199,8 @@ def _report_inputs(w):
     return {
         "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m in models_on(d)],
         "fits": [f"results/analysis/fit/{m}/{d}.csv" for m in models_on(d)],
-        "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, has_flops)],
-        "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, has_price)],
+        "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in flops_models(d)],
+        "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in price_models(d)],
         "selection": [f"results/analysis/selection/{m}/{d}.csv" for m in _selection_models(d)],
         "allocate": [f"results/analysis/allocate/{d}.csv"] if _allocate_models(d) else [],
     }
@@ -175,7 +237,8 @@ def paper_subsets(kind):
     """The subsets whose fit / coverage / matched table the comparison reads, in input order."""
     pairs = paper_pairs()
     if kind == "matched":
-        return [s for s, (m, d) in pairs.items() if has_flops(m) and config["models"][m].get("family")]
+        return [s for s, (m, d) in pairs.items()
+                if has_flops(m) and tokens_ok(m, d) and config["models"][m].get("family")]
     return list(pairs)
 
 

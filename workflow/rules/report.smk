@@ -25,8 +25,9 @@ rule report_dataset:
     params:
         dataset=lambda w: w.dataset,
         models=lambda w: models_on(w.dataset),
-        flops_models=lambda w: models_on(w.dataset, has_flops),
-        cost_models=lambda w: models_on(w.dataset, has_price),
+        flops_models=lambda w: flops_models(w.dataset),
+        cost_models=lambda w: price_models(w.dataset),
+        notes=lambda w: token_notes(w.dataset),
         selection_models=lambda w: _selection_models(w.dataset),
         families=lambda w: {m: config["models"][m].get("family") or m for m in models_on(w.dataset)},
     log:
