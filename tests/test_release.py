@@ -204,7 +204,7 @@ def test_workflow_paper_shape(tmp_path):
     dry = snakemake(wd, "-n", "--configfile", str(conf))
     assert "generate_shard" not in dry.stdout and "merge_shards" not in dry.stdout
     assert "rule flops" not in dry.stdout and "rule cost" not in dry.stdout
-    snakemake(wd, "--configfile", str(conf), "results/report/paper_comparison.csv")
+    snakemake(wd, "results/report/paper_comparison.csv", "--configfile", str(conf))
     merged = io.read_parquet(wd / "results" / "merged" / "big" / "math.parquet")
     assert len(merged) == 1_400_000 and set(merged["problem_id"]) == {str(i) for i in ids}
     assert merged["shard"].max() == 4
