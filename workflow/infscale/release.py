@@ -290,10 +290,12 @@ def flatten(table: pa.Table, samples: int, where: str) -> dict:
         text = pc.fill_null(text, "")
     correct = pc.list_flatten(table["is_corrects"]).to_numpy(zero_copy_only=False)
     out = {"problem_id": np.repeat(ids, lengths), "sample_index": index, "text": text, "correct": correct}
+    ids_kept = ids[lengths > 0]
     if not keep.all():
         mask = pa.array(keep)
         out = {k: (v.filter(mask) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v[keep]) for k, v in out.items()}
     out["text"] = pa.chunked_array([out["text"]]) if isinstance(out["text"], pa.Array) else out["text"]
+    out["ids"] = ids_kept  # one per problem
     return out
 
 
@@ -331,7 +333,10 @@ def prompt_tokens(problems: pd.DataFrame, prompt_cfg: dict, chat: bool, tokenize
 # ---- the import ------------------------------------------------------------------------------------------------
 
 def _nullable(values, n: int) -> pd.arrays.IntegerArray:
-    return pd.array([pd.NA] * n, dtype="Int64") if values is None else pd.array(values, dtype="Int64")
+    """Int64 column: the counts, or all null."""
+    if values is None:
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    return pd.arrays.IntegerArray(np.asarray(values, dtype=np.int64), np.zeros(n, dtype=bool))
 
 
 def verdict_frame(problem_id, sample_index, correct, verifier: str = VERIFIER) -> pd.DataFrame:
@@ -340,9 +345,9 @@ def verdict_frame(problem_id, sample_index, correct, verifier: str = VERIFIER) -
     n = len(problem_id)
     correct = np.asarray(correct, dtype=bool)
     cols = {"problem_id": problem_id, "sample_index": sample_index, "correct": correct,
-            "status": np.where(correct, "correct", "wrong"), "extracted": pd.Series([None] * n, dtype=object),
+            "status": np.where(correct, "correct", "wrong").astype(object), "extracted": np.full(n, None, dtype=object),
             "extraction": "none", "verifier": verifier, "elapsed_ms": np.zeros(n), "isolation": "none"}
-    return pd.DataFrame({c: cols.get(c, pd.Series([None] * n, dtype=object)) for c in VERDICT_COLUMNS})
+    return pd.DataFrame({c: cols.get(c, np.full(n, None, dtype=object)) for c in VERDICT_COLUMNS})
 
 
 def import_release(job: dict, problems_path: str | None, sample_paths: list[str], verdict_paths: list[str],
@@ -361,7 +366,7 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
     problems = None
     if problems_path:
         problems = io.read_parquet(problems_path)
-        unknown = np.setdiff1d(np.unique(cols["problem_id"]), problems["problem_id"].astype(str).to_numpy())
+        unknown = np.setdiff1d(cols["ids"], problems["problem_id"].astype(str).to_numpy())
         if len(unknown):
             raise ReleaseError(f"{where}: orig_dset_idx {unknown[0]} (and {len(unknown) - 1} more) not among the "
                                f"problem ids of {dataset} (row index of its split: fields.problem_id null)")
@@ -371,7 +376,7 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
         if problems is None:
             raise ReleaseError(f"{where}: token counts need the problems table (rendered prompts)")
         tok = load_tokenizer(job["tokenizer"])
-        per_problem = prompt_tokens(problems[problems["problem_id"].isin(np.unique(cols["problem_id"]))],
+        per_problem = prompt_tokens(problems[problems["problem_id"].isin(cols["ids"])],
                                     job.get("prompt_cfg", {}), job.get("chat", False), tok)
         ptok = pd.Series(cols["problem_id"]).map(per_problem).to_numpy(dtype=np.int64)
         ctok = count_tokens(cols["text"], tok)
@@ -389,7 +394,7 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
             "text": cols["text"].take(pa.array(rows)).to_pandas(),
             "prompt_tokens": _nullable(None if ptok is None else ptok[rows], len(rows)),
             "completion_tokens": _nullable(None if ctok is None else ctok[rows], len(rows)),
-            "finish_reason": pd.Series([None] * len(rows), dtype=object),
+            "finish_reason": np.full(len(rows), None, dtype=object),
             "seed": _nullable(None, len(rows)),
         })[SAMPLE_COLUMNS]
         verdicts = verdict_frame(pid, idx, cols["correct"][rows])
@@ -403,7 +408,7 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
         io.write_parquet(verdicts, vp, {**meta, "shard": s})
     io.write_parquet(merged, merged_path, {**meta, "shards": [p[0] for p in pairs]})
     log.info("imported %s/%s: %d problems × %d samples (%d correct) in %.1f s%s", model, dataset,
-             len(np.unique(cols["problem_id"])), K, int(cols["correct"].sum()), time.perf_counter() - t0,
+             len(cols["ids"]), K, int(cols["correct"].sum()), time.perf_counter() - t0,
              "" if ptok is not None else "; no token counts")
     return merged
 

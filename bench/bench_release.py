@@ -1,0 +1,107 @@
+"""Benchmark: released samples at paper shape through the real Snakefile, on 2 cores.
+
+5 models × 140 problems × 10⁴ samples (the release layout, saved by `datasets`, short or empty texts, a real fast
+tokenizer for token counts), taken through import_release → coverage → fit → flops/cost/matched (when the plan
+schedules them) → report → paper-comparison table. Reports wall time and the peak RSS of the largest job
+(getrusage of the children). Target: ≤ 2 minutes and ≤ 4 GB.
+
+Baseline: the import written as a per-sample Python loop (one dict per sample, the way the old monkeys_import
+built its rows), timed in-process on one model against infscale.release.import_release on the same release.
+Writes results/bench/release.json and prints one line.
+"""
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "workflow"), str(ROOT / "tests")]
+from release_fixture import release_table, write_problems, write_release, write_tokenizer  # noqa: E402
+from workflow_helpers import copy_workflow, job_counts, snakemake, write_config  # noqa: E402
+
+from infscale import io, release  # noqa: E402
+from infscale.contracts import MERGED_COLUMNS  # noqa: E402
+
+MODELS = {  # release subset names of the paper (Monkeys Fig. 4/5), so the comparison table fills in
+    "llama-3-8b-instruct": "MATH_Llama-3-8B-Instruct", "llama-3-70b-instruct": "MATH_Llama-3-70B-Instruct",
+    "gemma-2b": "MATH_Gemma-2B", "gemma-7b": "MATH_Gemma-7B", "llama-3-8b": "MATH_Llama-3-8B",
+}
+SHAPES = {"llama-3-8b-instruct": (8.03e9, 32, 4096), "llama-3-70b-instruct": (7.06e10, 80, 8192),
+          "gemma-2b": (2.51e9, 18, 2048), "gemma-7b": (8.54e9, 28, 3072), "llama-3-8b": (8.03e9, 32, 4096)}
+PROBLEMS, N, SHARD = 140, 10_000, 2_000
+
+
+def naive_import(path: Path, model: str, dataset: str) -> pd.DataFrame:
+    """The baseline: rows built one sample at a time in Python."""
+    import datasets
+
+    rows = []
+    for rec in datasets.load_from_disk(str(path)):
+        for i, (text, ok) in enumerate(zip(rec["samples"], rec["is_corrects"])):
+            rows.append({"model": model, "dataset": dataset, "problem_id": str(rec["orig_dset_idx"]),
+                         "sample_index": i, "shard": i // SHARD, "prompt_tokens": None, "completion_tokens": None,
+                         "finish_reason": None, "correct": bool(ok), "status": "correct" if ok else "wrong",
+                         "extracted": None, "verifier": "release"})
+    return pd.DataFrame(rows, columns=MERGED_COLUMNS)
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench_release."))
+    wd = copy_workflow(work / "wf")
+    ids = np.sort(np.random.default_rng(1).choice(500, PROBLEMS, replace=False))
+    write_problems(wd / "data" / "problems.jsonl", 500)
+    tok = write_tokenizer(wd / "data" / "tokenizer")
+    models = {}
+    for j, (m, subset) in enumerate(MODELS.items()):
+        write_release(release_table(PROBLEMS, N, seed=j, ids=ids), wd / "data" / m, "disk")
+        n, layers, d = SHAPES[m]
+        models[m] = {"source": {"hf": f"bench/{m}", "tokenizer": str(tok)}, "family": m.split("-")[0] + "-" + m.split("-")[1],
+                     "shape": {"n_params": n, "n_layers": layers, "d_model": d},
+                     "price": {"input_per_mtok": 0.1, "output_per_mtok": 0.2}, "datasets": ["math"],
+                     "releases": {"math": {"path": f"data/{m}", "subset": subset}}}
+    cfg = {"defaults": {"samples": N, "samples_per_shard": SHARD}, "models": models,
+           "datasets": {"math": {"source": {"path": "data/problems.jsonl"}, "domain": "math",
+                                 "fields": {"problem_id": None, "question": "question", "reference": "answer"}}},
+           "report": {"paper_comparison": "resources/published/monkeys.yaml"}}
+    conf = write_config(wd, cfg)
+    targets = ([f"results/analysis/fit/{m}/math.csv" for m in MODELS] + ["results/report/math/coverage.png",
+               "results/report/paper_comparison.csv"])
+    planned = job_counts(snakemake(wd, *targets, "-n", "--configfile", str(conf)).stdout)
+    t0 = time.perf_counter()
+    snakemake(wd, *targets, "--configfile", str(conf))
+    wall = time.perf_counter() - t0
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6
+
+    # import alone, in-process: infscale vs the per-sample loop, same release
+    m = next(iter(MODELS))
+    job = release.import_job(cfg, m, "math") | {"tokenizer": None}
+    outs = work / "inproc"
+    t1 = time.perf_counter()
+    ours = release.import_release(job, None, [str(outs / "s" / f"{s}.parquet") for s in range(N // SHARD)],
+                                  [str(outs / "v" / f"{s}.parquet") for s in range(N // SHARD)],
+                                  str(outs / "merged.parquet"), base_dir=wd)
+    t_ours = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    base = naive_import(wd / "data" / m, m, "math")
+    t_base = time.perf_counter() - t1
+    assert int(base["correct"].sum()) == int(ours["correct"].sum()) and len(base) == len(ours)
+
+    comparison = pd.read_csv(wd / "results" / "report" / "paper_comparison.csv")
+    result = {"models": len(MODELS), "problems": PROBLEMS, "samples_per_problem": N, "cores": 2,
+              "planned_jobs": planned, "wall_s": wall, "peak_rss_gb_largest_job": peak_gb,
+              "matched": "matched" in planned or "skipped: the plan schedules no matched job (no FLOPs for these models)",
+              "import_one_model_s": t_ours, "naive_loop_import_one_model_s": t_base, "ratio": t_base / t_ours,
+              "paper_rows_filled": int(comparison["infscale"].notna().sum()), "goal_wall_s": 120, "goal_rss_gb": 4}
+    io.write_json(result, ROOT / "results" / "bench" / "release.json")
+    print(f"release 5×140×1e4 via Snakefile on 2 cores: {wall:.0f}s wall (goal ≤120 s), peak RSS {peak_gb:.2f} GB "
+          f"(goal ≤4); jobs {json.dumps(planned)}; import one model {t_ours:.1f}s vs per-sample loop {t_base:.1f}s "
+          f"({t_base / t_ours:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
