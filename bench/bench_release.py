@@ -6,8 +6,8 @@ schedules them) → report → paper-comparison table. Reports wall time and the
 (getrusage of the children). Target: ≤ 2 minutes and ≤ 4 GB.
 
 Baseline: the import written as a per-sample Python loop (one dict per sample, the way the old monkeys_import
-built its rows) writing the merged table, timed in-process on one model against infscale.release.import_release
-(which also validates and writes every samples/verdicts shard) on the same release. The machine is shared, so the
+built its rows) writing the same samples/verdicts shards and merged table, timed in-process on one model against
+infscale.release.import_release on the same release. The machine is shared, so the
 CPU seconds of all jobs and the load average are reported beside the wall time.
 Writes results/bench/release.json and prints one line.
 """
@@ -28,30 +28,42 @@ from release_fixture import release_table, write_problems, write_release, write_
 from workflow_helpers import copy_workflow, job_counts, snakemake, write_config  # noqa: E402
 
 from infscale import io, release  # noqa: E402
-from infscale.contracts import MERGED_COLUMNS  # noqa: E402
+from infscale.merge import merge_frames  # noqa: E402
 
-MODELS = {  # release subset names of the paper (Monkeys Fig. 4/5), so the comparison table fills in
-    "llama-3-8b-instruct": "MATH_Llama-3-8B-Instruct", "llama-3-70b-instruct": "MATH_Llama-3-70B-Instruct",
-    "gemma-2b": "MATH_Gemma-2B", "gemma-7b": "MATH_Gemma-7B", "llama-3-8b": "MATH_Llama-3-8B",
+MODELS = {  # the paper's CodeContests release subsets (Monkeys Fig. 2/5), so the comparison table fills in
+    "llama-3-8b-instruct": "CodeContests_Llama-3-8B-Instruct", "llama-3-70b-instruct": "CodeContests_Llama-3-70B-Instruct",
+    "gemma-2b": "CodeContests_Gemma-2B", "gemma-7b": "CodeContests_Gemma-7B", "llama-3-8b": "CodeContests_Llama-3-8B",
 }
+DS = "code_contests"  # a code task: the report has no selection jobs (math only; timed in bench_selection's lane)
 SHAPES = {"llama-3-8b-instruct": (8.03e9, 32, 4096), "llama-3-70b-instruct": (7.06e10, 80, 8192),
           "gemma-2b": (2.51e9, 18, 2048), "gemma-7b": (8.54e9, 28, 3072), "llama-3-8b": (8.03e9, 32, 4096)}
 PROBLEMS, N, SHARD = 140, 10_000, 2_000
 
 
-def naive_import(path: Path, model: str, dataset: str) -> pd.DataFrame:
-    """The baseline: rows built one sample at a time in Python."""
+def naive_import(path: Path, model: str, dataset: str, out: Path) -> pd.DataFrame:
+    """The baseline: the same outputs (samples and verdicts shards, merged table), rows built one sample at a time
+    in Python, the way the old monkeys_import did."""
     import datasets
 
-    rows = []
+    srows, vrows = [], []
     for rec in datasets.load_from_disk(str(path)):
+        pid = str(rec["orig_dset_idx"])
         for i, (text, ok) in enumerate(zip(rec["samples"], rec["is_corrects"])):
-            rows.append({"model": model, "dataset": dataset, "problem_id": str(rec["orig_dset_idx"]),
-                         "sample_index": i, "shard": i // SHARD, "prompt_tokens": None, "completion_tokens": None,
-                         "finish_reason": None, "correct": bool(ok), "status": "correct" if ok else "wrong",
-                         "extracted": None, "verifier": "release"})
-    return pd.DataFrame(rows, columns=MERGED_COLUMNS)
-
+            srows.append({"problem_id": pid, "sample_index": i, "text": text, "prompt_tokens": None,
+                          "completion_tokens": None, "finish_reason": None, "seed": None})
+            vrows.append({"problem_id": pid, "sample_index": i, "correct": bool(ok),
+                          "status": "correct" if ok else "wrong", "extracted": None, "verifier": "release",
+                          "elapsed_ms": 0.0, "isolation": "none"})
+    samples, verdicts = pd.DataFrame(srows), pd.DataFrame(vrows)
+    pairs = []
+    for s in range(N // SHARD):
+        sel = (samples["sample_index"] // SHARD) == s
+        pairs.append((s, samples[sel], verdicts[sel]))
+        io.write_parquet(samples[sel], out / "s" / f"{s}.parquet")
+        io.write_parquet(verdicts[sel], out / "v" / f"{s}.parquet")
+    merged = merge_frames(model, dataset, pairs)
+    io.write_parquet(merged, out / "merged.parquet")
+    return merged
 
 
 def main() -> None:
@@ -66,14 +78,14 @@ def main() -> None:
         n, layers, d = SHAPES[m]
         models[m] = {"source": {"hf": f"bench/{m}", "tokenizer": str(tok)}, "family": m.split("-")[0] + "-" + m.split("-")[1],
                      "shape": {"n_params": n, "n_layers": layers, "d_model": d},
-                     "price": {"input_per_mtok": 0.1, "output_per_mtok": 0.2}, "datasets": ["math"],
-                     "releases": {"math": {"path": f"data/{m}", "subset": subset}}}
+                     "price": {"input_per_mtok": 0.1, "output_per_mtok": 0.2}, "datasets": [DS],
+                     "releases": {DS: {"path": f"data/{m}", "subset": subset}}}
     cfg = {"defaults": {"samples": N, "samples_per_shard": SHARD}, "models": models,
-           "datasets": {"math": {"source": {"path": "data/problems.jsonl"}, "domain": "math",
-                                 "fields": {"problem_id": None, "question": "question", "reference": "answer"}}},
+           "datasets": {DS: {"source": {"path": "data/problems.jsonl"}, "domain": "code_stdio",
+                             "fields": {"problem_id": None, "question": "question", "reference": ["answer"]}}},
            "report": {"paper_comparison": "resources/published/monkeys.yaml"}}
     conf = write_config(wd, cfg)
-    targets = ([f"results/analysis/fit/{m}/math.csv" for m in MODELS] + ["results/report/math/coverage.png",
+    targets = ([f"results/analysis/fit/{m}/{DS}.csv" for m in MODELS] + [f"results/report/{DS}/coverage.png",
                "results/report/paper_comparison.csv"])
     planned = job_counts(snakemake(wd, *targets, "-n", "--configfile", str(conf)).stdout)
     t0 = time.perf_counter()
@@ -85,7 +97,7 @@ def main() -> None:
 
     # import alone, in-process: infscale vs the per-sample loop, same release
     m = next(iter(MODELS))
-    job = release.import_job(cfg, m, "math") | {"tokenizer": None}
+    job = release.import_job(cfg, m, DS) | {"tokenizer": None}
     outs = work / "inproc"
     t1 = time.perf_counter()
     ours = release.import_release(job, None, [str(outs / "s" / f"{s}.parquet") for s in range(N // SHARD)],
@@ -93,8 +105,7 @@ def main() -> None:
                                   str(outs / "merged.parquet"), base_dir=wd)
     t_ours = time.perf_counter() - t1
     t1 = time.perf_counter()
-    base = naive_import(wd / "data" / m, m, "math")
-    io.write_parquet(base, outs / "naive.parquet")
+    base = naive_import(wd / "data" / m, m, DS, work / "naive")
     t_base = time.perf_counter() - t1
     assert int(base["correct"].sum()) == int(ours["correct"].sum()) and len(base) == len(ours)
 

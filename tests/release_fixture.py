@@ -58,12 +58,16 @@ def write_release(table: pa.Table, path: Path, layout: str) -> Path:
     return path
 
 
-def write_problems(path: Path, n: int) -> Path:
-    """The dataset's own problems (JSON lines): problem_id null makes infscale's ids the row index 0..n-1."""
+def write_problems(path: Path, n: int, tests: bool = False) -> Path:
+    """The dataset's own problems (JSON lines): problem_id null makes infscale's ids the row index 0..n-1. With
+    `tests`, each also has CodeContests' nested `public_tests: {input: [...], output: [...]}`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps({"question": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n"
-                            for i in range(n)))
+    rows = [{"question": f"What is {i} + 1?", "answer": str(i + 1)} for i in range(n)]
+    if tests:
+        for i, r in enumerate(rows):
+            r["public_tests"] = {"input": [f"{i}\n"], "output": [f"{i + 1}\n"]}
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
 
