@@ -17,7 +17,7 @@ from infscale import io, release
 from infscale.contracts import MERGED_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS
 from infscale.coverage import coverage_curve
 from release_fixture import release_table, write_problems, write_release, write_tokenizer
-from workflow_helpers import ROOT, copy_workflow, snakemake, write_config
+from workflow_helpers import ROOT, copy_workflow, job_counts, snakemake, write_config
 
 
 def _job(path, samples=4, per_shard=2, **kw):
@@ -128,6 +128,14 @@ def test_cli_reports_one_line(tmp_path, monkeypatch):
                             "PATH": "/usr/bin:/bin"})
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("infscale: release m/d")
     assert not (tmp_path / "results" / "merged").exists() and not (tmp_path / "results" / "samples").exists()
+    cfg["models"]["m"]["releases"]["d"]["path"] = str(write_release(pa.Table.from_pylist(SMALL), tmp_path / "ok", "disk"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    r = subprocess.run(r.args, cwd=tmp_path, capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT / "workflow"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+                            "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert len(io.read_parquet(tmp_path / "results" / "merged" / "m" / "d.parquet")) == 12
+    assert (tmp_path / "results" / "verdicts" / "m" / "d" / "1.parquet").exists()
 
 
 def test_token_counts_from_the_named_tokenizer(tmp_path):
@@ -178,6 +186,30 @@ def test_releases_schema_and_cross_checks():
         release.check_releases(bad)
 
 
+def test_release_plan_imports_every_pair_and_generates_nothing(tmp_path):
+    """config/release.yaml: one import_release per released pair, no generate/verify/merge job, no ambiguity; the
+    FLOPs and cost jobs are left out while no tokenizer is cached (there is no Hub here)."""
+    wd = copy_workflow(tmp_path / "wf")
+    r = snakemake(wd, "-n", "--configfile", "config/release.yaml")
+    counts = job_counts(r.stdout)
+    from infscale import config as C
+    cfg = C.load(ROOT / "config" / "release.yaml")
+    assert counts["import_release"] == len(release.release_pairs(cfg)) == 22
+    assert not {"generate_shard", "verify_shard", "merge_shards", "flops", "cost"} & set(counts)
+    assert counts["paper_comparison"] == 1 and counts["fit"] == 22
+
+
+def test_report_says_why_flops_are_missing(monkeypatch, tmp_path):
+    from infscale import report
+
+    seen = []
+    monkeypatch.setattr(report, "_empty", lambda path, title, why: seen.append(why))
+    note = "m: no token counts for its released samples: tokenizer org/m is not in the local Hugging Face cache"
+    report.fig_flops(pd.DataFrame(), {}, tmp_path / "f.png", "t", [note])
+    report.fig_cost(pd.DataFrame(), tmp_path / "c.png", "t", [note])
+    assert seen == [note, note]
+
+
 # ---- the real Snakefile at paper shape ----------------------------------------------------------------------------
 
 def test_workflow_paper_shape(tmp_path):
@@ -200,6 +232,10 @@ def test_workflow_paper_shape(tmp_path):
                               "fields": {"problem_id": None, "question": "question", "reference": "answer"}}},
         "report": {"paper_comparison": "resources/published/monkeys.yaml"},
     }
+    reverify = {**cfg, "models": {**cfg["models"], "big2": {**cfg["models"]["big2"], "releases": {
+        "math": {**cfg["models"]["big2"]["releases"]["math"], "reverify": True}}}}}
+    counts = job_counts(snakemake(wd, "-n", "--configfile", str(write_config(wd, reverify, "rv.yaml"))).stdout)
+    assert counts["import_release"] == 2 and counts["release_agreement"] == 1
     conf = write_config(wd, cfg)
     dry = snakemake(wd, "-n", "--configfile", str(conf))
     assert "generate_shard" not in dry.stdout and "merge_shards" not in dry.stdout
