@@ -381,12 +381,16 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
         ptok = pd.Series(cols["problem_id"]).map(per_problem).to_numpy(dtype=np.int64)
         ctok = count_tokens(cols["text"], tok)
     shard = cols["sample_index"] // S
-    pairs, writes = [], []
-    order = {s: i for i, s in enumerate(sorted(range(K // S)))}
+    for sp, vp in zip(sample_paths, verdict_paths):
+        if not (int(Path(sp).stem) == int(Path(vp).stem) and 0 <= int(Path(sp).stem) < K // S):
+            raise ReleaseError(f"{where}: shard paths {sp} / {vp} do not match shards 0..{K // S - 1}")
+    # Everything is checked: write shard by shard, so only one shard's texts are Python objects at a time (a real
+    # release holds ~1 KB per sample); the merge drops the text anyway.
+    meta = {"model": model, "dataset": dataset, "release": spec, "tokenizer": job.get("tokenizer"),
+            "samples": K, "samples_per_shard": S}
+    pairs = []
     for sp, vp in zip(sample_paths, verdict_paths):
         s = int(Path(sp).stem)
-        if s not in order or int(Path(vp).stem) != s:
-            raise ReleaseError(f"{where}: shard paths {sp} / {vp} do not match shards 0..{K // S - 1}")
         rows = np.flatnonzero(shard == s)
         pid, idx = cols["problem_id"][rows], cols["sample_index"][rows]
         samples = pd.DataFrame({
@@ -398,14 +402,10 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
             "seed": _nullable(None, len(rows)),
         })[SAMPLE_COLUMNS]
         verdicts = verdict_frame(pid, idx, cols["correct"][rows])
-        pairs.append((s, samples, verdicts))
-        writes.append((sp, vp))
-    merged = merge_frames(model, dataset, pairs)
-    meta = {"model": model, "dataset": dataset, "release": spec, "tokenizer": job.get("tokenizer"),
-            "samples": K, "samples_per_shard": S}
-    for (s, samples, verdicts), (sp, vp) in zip(pairs, writes):
         io.write_parquet(samples, sp, {**meta, "shard": s})
         io.write_parquet(verdicts, vp, {**meta, "shard": s})
+        pairs.append((s, samples.assign(text=""), verdicts))
+    merged = merge_frames(model, dataset, pairs)
     io.write_parquet(merged, merged_path, {**meta, "shards": [p[0] for p in pairs]})
     log.info("imported %s/%s: %d problems × %d samples (%d correct) in %.1f s%s", model, dataset,
              len(cols["ids"]), K, int(cols["correct"].sum()), time.perf_counter() - t0,
