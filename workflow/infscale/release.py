@@ -272,7 +272,8 @@ def _is_list(t) -> bool:
 
 
 def flatten(table: pa.Table, samples: int, where: str) -> dict:
-    """Per-sample columns (vectorised): problem_id, sample_index, text, correct, keeping indices < `samples`."""
+    """Per-sample columns (vectorised): problem_id, sample_index, correct for the indices < `samples`, problem-major
+    in release order; the texts stay in Arrow (`text`, flattened, zero-copy) with each problem's `start` in it."""
     lengths = pc.list_value_length(table["samples"]).to_numpy(zero_copy_only=False)
     short = np.flatnonzero(lengths < samples)
     if len(short):
@@ -280,23 +281,22 @@ def flatten(table: pa.Table, samples: int, where: str) -> dict:
         raise ReleaseError(f"{where}: problem {table['orig_dset_idx'][i].as_py()} has {lengths[i]} samples; the config "
                            f"asks for {samples} (datasets.<d>.samples)")
     ids = pc.cast(table["orig_dset_idx"], pa.string()).to_numpy(zero_copy_only=False)
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    index = np.arange(int(lengths.sum()), dtype=np.int64) - starts
+    starts = np.cumsum(lengths) - lengths
+    index = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(starts, lengths)
     keep = index < samples
     text = pc.list_flatten(table["samples"])
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         raise ReleaseError(f"{where}: samples must hold strings (holds {text.type})")
-    if text.null_count:
-        text = pc.fill_null(text, "")
     correct = pc.list_flatten(table["is_corrects"]).to_numpy(zero_copy_only=False)
-    out = {"problem_id": np.repeat(ids, lengths), "sample_index": index, "text": text, "correct": correct}
-    ids_kept = ids[lengths > 0]
-    if not keep.all():
-        mask = pa.array(keep)
-        out = {k: (v.filter(mask) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v[keep]) for k, v in out.items()}
-    out["text"] = pa.chunked_array([out["text"]]) if isinstance(out["text"], pa.Array) else out["text"]
-    out["ids"] = ids_kept  # one per problem
-    return out
+    return {"problem_id": np.repeat(ids, samples), "sample_index": index[keep], "correct": correct[keep],
+            "ids": ids, "text": text, "start": starts}
+
+
+def shard_texts(cols: dict, shard: int, per_shard: int) -> pa.ChunkedArray:
+    """Texts of one shard in the row order of flatten() (problem-major): one zero-copy slice per problem."""
+    chunks = [c for st in cols["start"] for c in cols["text"].slice(int(st) + shard * per_shard, per_shard).chunks]
+    out = pa.chunked_array(chunks, type=cols["text"].type)
+    return pc.fill_null(out, "") if out.null_count else out
 
 
 # ---- tokens ----------------------------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
             raise ReleaseError(f"{where}: orig_dset_idx {unknown[0]} (and {len(unknown) - 1} more) not among the "
                                f"problem ids of {dataset} (row index of its split: fields.problem_id null)")
     n = len(cols["problem_id"])
-    ptok = ctok = None
+    ptok = tok = None
     if job.get("tokenizer"):
         if problems is None:
             raise ReleaseError(f"{where}: token counts need the problems table (rendered prompts)")
@@ -379,7 +379,6 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
         per_problem = prompt_tokens(problems[problems["problem_id"].isin(cols["ids"])],
                                     job.get("prompt_cfg", {}), job.get("chat", False), tok)
         ptok = pd.Series(cols["problem_id"]).map(per_problem).to_numpy(dtype=np.int64)
-        ctok = count_tokens(cols["text"], tok)
     shard = cols["sample_index"] // S
     for sp, vp in zip(sample_paths, verdict_paths):
         if not (int(Path(sp).stem) == int(Path(vp).stem) and 0 <= int(Path(sp).stem) < K // S):
@@ -393,11 +392,11 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
         s = int(Path(sp).stem)
         rows = np.flatnonzero(shard == s)
         pid, idx = cols["problem_id"][rows], cols["sample_index"][rows]
+        texts = shard_texts(cols, s, S)
         samples = pd.DataFrame({
-            "problem_id": pid, "sample_index": idx,
-            "text": cols["text"].take(pa.array(rows)).to_pandas(),
+            "problem_id": pid, "sample_index": idx, "text": texts.to_pandas(),
             "prompt_tokens": _nullable(None if ptok is None else ptok[rows], len(rows)),
-            "completion_tokens": _nullable(None if ctok is None else ctok[rows], len(rows)),
+            "completion_tokens": _nullable(None if tok is None else count_tokens(texts, tok), len(rows)),
             "finish_reason": np.full(len(rows), None, dtype=object),
             "seed": _nullable(None, len(rows)),
         })[SAMPLE_COLUMNS]
