@@ -119,9 +119,19 @@ def fig_measures(curves: pd.DataFrame, path, title: str) -> None:
     io.write_png(fig, path)
 
 
-def fig_flops(curves: pd.DataFrame, families: dict, path, title: str) -> None:
+def _notes(params) -> list[str]:
+    """One line per model left out of the FLOPs and cost figures for want of token counts (release.tokens_reason)."""
+    return list(getattr(params, "notes", None) or [])
+
+
+def _footnote(fig, notes: list[str]) -> None:
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=6)
+
+
+def fig_flops(curves: pd.DataFrame, families: dict, path, title: str, notes: list[str] = ()) -> None:
     if curves.empty:
-        return _empty(path, title, "no FLOPs: no model shape known (models.<m>.shape)")
+        return _empty(path, title, "\n".join(notes) or "no FLOPs: no model shape known (models.<m>.shape)")
     plt, sns = _plt()
     curves = curves.assign(family=curves["model"].map(lambda m: families.get(m) or m))
     fams = sorted(curves["family"].unique())
@@ -132,6 +142,7 @@ def fig_flops(curves: pd.DataFrame, families: dict, path, title: str) -> None:
         ax.set_ylim(0, 1)
         ax.set_xlabel("total inference FLOPs (Monkeys v3)")
         ax.set_title(f"{title} — {fam}")
+    _footnote(fig, notes)
     io.write_png(fig, path)
 
 
@@ -150,9 +161,9 @@ def cost_matched(costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fig_cost(table: pd.DataFrame, path, title: str) -> None:
+def fig_cost(table: pd.DataFrame, path, title: str, notes: list[str] = ()) -> None:
     if table.empty:
-        return _empty(path, title, "no dollar costs: no model has models.<m>.price in config")
+        return _empty(path, title, "\n".join(notes) or "no dollar costs: no model has models.<m>.price in config")
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     sns.barplot(data=table, x="model", y="coverage", ax=ax)
@@ -162,6 +173,7 @@ def fig_cost(table: pd.DataFrame, path, title: str) -> None:
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("coverage")
     ax.set_title(f"{title} — same budget ${table['budget_dollars'].iloc[0]:.3g}")
+    _footnote(fig, notes)
     io.write_png(fig, path)
 
 
@@ -238,10 +250,10 @@ def run_report(input, output, params) -> None:
     sel = _read(dict(zip(params.selection_models, input.selection)))
     alloc = pd.read_csv(input.allocate[0]) if len(input.allocate) else pd.DataFrame()
     fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts)
-    fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}")
+    fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}", _notes(params))
     fig_measures(cov, output.measures_png, ds)
     cm = cost_matched(co)
-    fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}")
+    fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}", _notes(params))
     fig_selection(sel, output.selection_png, f"selection on {ds}")
     fig_allocate(alloc, output.allocate_png, f"compute-optimal allocation on {ds}")
     keep = cov[cov["k"].isin(np.unique(np.r_[2 ** np.arange(0, 15), cov["k"].max()]))] if len(cov) else cov

@@ -29,6 +29,7 @@ rule report_dataset:
         models=lambda w: models_on(w.dataset),
         flops_models=lambda w: models_on(w.dataset, "flops"),
         cost_models=lambda w: models_on(w.dataset, "price"),
+        notes=lambda w: token_notes(w.dataset),
         selection_models=lambda w: _selection_models(w.dataset),
         families=lambda w: {m: infscale_config.family(config, m) for m in models_on(w.dataset)},
     log:
