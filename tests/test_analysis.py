@@ -41,7 +41,7 @@ def test_selection_and_allocate(ws):
     root, _ = ws
     a = root / "results/analysis"
     sel = analysis.run_selection(root / "results/merged/small/toy.parquet", a / "sel.csv", [1, 8], trials=10)
-    assert {"majority", "oracle", "best_of_n", "weighted_vote"} == set(sel["method"])
+    assert {"majority", "oracle", "best_of_n", "weighted"} == set(sel["method"])
     o = sel[sel.method == "oracle"].set_index("k")["mean"]
     assert o.loc[8] >= o.loc[1]
     merged = {m: root / f"results/merged/{m}/toy.parquet" for m in ("small", "big")}
