@@ -128,6 +128,176 @@ def _symbol_value(name: str) -> float:
     return 0.31 + 0.62 * (h / 2 ** 32) + 1e-7 * math.pi
 
 
+# ---- a light reader for the common LaTeX forms (math-verify's LaTeX parser costs ~10 ms per answer) ---------
+
+_TOKEN = re.compile(r"\\[dt]?frac|\\sqrt|\\pi|\\cdot|\\times|\\left|\\right|\d+(?:\.\d+)?|\.\d+|[a-df-hj-z]|[-+^(){}\[\]]")
+_LIGHT_OK = re.compile(r"^(?:\\[dt]?frac|\\sqrt|\\pi|\\cdot|\\times|\\left|\\right|[0-9a-df-hj-z.+\-^(){}\[\]=,]|\\\{|\\\})+$")
+
+
+class _Unreadable(Exception):
+    pass
+
+
+class _Reader:
+    """Recursive descent over + − · × ^ \\frac \\sqrt \\pi, numbers, one-letter symbols (not e or i, which math-verify
+    reads as constants) and implicit products; evaluates in floats at the fixed symbol values. Anything else
+    raises _Unreadable and the answer goes to math-verify's parser."""
+
+    def __init__(self, s: str):
+        self.toks = _TOKEN.findall(s)
+        if "".join(self.toks) != s:
+            raise _Unreadable(s)
+        self.toks = [t for t in self.toks if t not in ("\\left", "\\right")]
+        self.i = 0
+        self.letters: list[str] = []
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self, want=None):
+        t = self.peek()
+        if t is None or (want is not None and t != want):
+            raise _Unreadable(want)
+        self.i += 1
+        return t
+
+    def expr(self) -> float:
+        sign = -1.0 if self.peek() == "-" else 1.0
+        if self.peek() in ("+", "-"):
+            self.take()
+        v = sign * self.term()
+        while self.peek() in ("+", "-"):
+            v = v + self.term() if self.take() == "+" else v - self.term()
+        return v
+
+    def term(self) -> float:
+        v = self.factor()
+        while True:
+            t = self.peek()
+            if t in ("\\cdot", "\\times"):
+                self.take()
+                v *= self.factor()
+            elif t is not None and (t[0].isalpha() or t in ("(", "{", "\\frac", "\\dfrac", "\\tfrac", "\\sqrt", "\\pi")):
+                v *= self.factor()
+            elif t is not None and (t[0].isdigit() or t[0] == "."):
+                raise _Unreadable("number after a factor")  # "2 3" or "x2": ambiguous
+            else:
+                return v
+
+    def factor(self) -> float:
+        v = self.atom()
+        if self.peek() == "^":
+            self.take()
+            e = self.atom(exponent=True)
+            if self.peek() == "^" or (v < 0 and e != int(e)) or (v == 0 and e < 0):
+                raise _Unreadable("power")
+            v = v ** e
+        return v
+
+    def group(self) -> float:
+        self.take("{")
+        v = self.expr()
+        self.take("}")
+        return v
+
+    def atom(self, exponent: bool = False) -> float:
+        t = self.take()
+        if t[0].isdigit() or t[0] == ".":
+            if exponent and len(t) > 1:
+                raise _Unreadable("x^23: which digits are the exponent")
+            return float(t)
+        if t.isalpha() and len(t) == 1:
+            self.letters.append(t)
+            return _symbol_value(t)
+        if t == "\\pi":
+            return math.pi
+        if t == "(":
+            v = self.expr()
+            self.take(")")
+            return v
+        if t == "{":
+            self.i -= 1
+            return self.group()
+        if t in ("\\frac", "\\dfrac", "\\tfrac"):
+            if self.peek() == "{":
+                num = self.group()
+                den = self.group() if self.peek() == "{" else self._digit()
+            else:
+                num, den = self._digit(), self._digit()
+            if den == 0:
+                raise _Unreadable("division by zero")
+            return num / den
+        if t == "\\sqrt":
+            if self.peek() == "[":
+                raise _Unreadable("root index")
+            v = self.group() if self.peek() == "{" else self._digit()
+            if v < 0:
+                raise _Unreadable("complex")
+            return math.sqrt(v)
+        raise _Unreadable(t)
+
+    def _digit(self) -> float:
+        t = self.take()
+        if not t.isdigit():
+            raise _Unreadable(t)
+        if len(t) > 1:
+            raise _Unreadable("\\frac12-style argument with several digits")
+        return float(t)
+
+
+def _light_value(s: str) -> tuple[float, list[str]]:
+    r = _Reader(s)
+    v = r.expr()
+    if r.peek() is not None or not math.isfinite(v):
+        raise _Unreadable(s)
+    return v, r.letters
+
+
+def light_keys(s: str) -> tuple[set, set] | None:
+    """(store, lookup) keys of a common LaTeX answer read without math-verify's parser, or None when the answer is
+    outside the light grammar: an expression; `x = expr` (an assignment: keyed by its right-hand side, like
+    math-verify's unwrapping); (a, b), [a, b], (a, b], (a, b, c) (an interval or tuple: size and sum)."""
+    s = s.replace(" ", "") if not re.search(r"[\d.]\s+[\d.]", s) else None
+    if not s or not _LIGHT_OK.match(s) or s.count("=") > 1 or re.search(r"[a-z]\(", s):  # f(x): a function?
+        return None
+    try:
+        if "=" in s:
+            lhs, rhs = s.split("=")
+            if not re.fullmatch(r"[a-df-hj-z]", lhs) or "," in rhs:
+                return None
+            store, look = light_keys(rhs) or (None, None)
+            if store is None:
+                return None
+            return store | {("relall",)}, look | {("rel*",)}
+        m = re.fullmatch(r"(\(|\[|\\\{)(.*)(\)|\]|\\\})", s)
+        if "," in s:
+            if not m or (m.group(1) == "\\{") != (m.group(3) == "\\}") or any(c in m.group(2) for c in "()[]{}"):
+                return None
+            parts = m.group(2).split(",")
+            if len(parts) < 2 or any(re.fullmatch(r"\d{3}", p) for p in parts[1:]):
+                return None   # "1,000" may be a thousands separator
+            if m.group(1) == "\\{":
+                return None   # a set drops repeated elements: leave it to math-verify's parser
+            vals = [_light_value(p)[0] for p in parts]
+            n = len(vals)
+            same = (m.group(1), m.group(3)) in (("(", ")"), ("[", "]"))
+            if abs(sum(vals)) >= _BIG or (n == 2 and (abs(vals[0] - vals[1]) < 1e-9 or (vals[0] > vals[1] and not same))):
+                return None   # math-verify: [3,3] is {3}, [5,3) is empty; (5,3) and [5,3] are tuples
+            q = math.floor(sum(vals) / (n * 1e-6))
+            return ({("coll", n, q), ("collall", n), ("setall",)},
+                    {("coll", n, q + d) for d in (-2, -1, 0, 1, 2)} | {("coll*", n), ("rel*",)})
+        if s[0] == "[" or s[-1] == "]" or "\\{" in s:
+            return None
+        v, letters = _light_value(s)
+    except (_Unreadable, ValueError, OverflowError, ZeroDivisionError):
+        return None
+    store, look = _num_keys(v)
+    if letters and re.fullmatch(r"[a-df-hj-z]+", s):   # a product of symbols: math-verify also compares names
+        store = store | {("sym", s.lower())}
+        look = look | {("sym", s.lower())}
+    return store, look
+
+
 def _value(expr) -> float | None:
     """Real part of the expression evaluated at the fixed symbol values; None if it does not evaluate."""
     import sympy
@@ -145,6 +315,60 @@ def _value(expr) -> float | None:
         return None
 
 
+def _collection_keys(elems: list, depth: int) -> tuple[set, set]:
+    """Keys of a set / tuple / interval (its endpoints) / list of solutions: a singleton equals its element; else
+    the size and the sum of the values (element-wise equal within 10⁻⁶ each, in any order: the sums differ by
+    < n·10⁻⁶); elements that do not evaluate make it compare with every collection of its size."""
+    import sympy
+    from sympy import Mul, UnevaluatedExpr
+
+    n = len(elems)
+    if n == 1:
+        return _sympy_keys(elems[0], depth + 1)
+    vals = [_value(e) for e in elems]
+    pct = any(isinstance(e, Mul) and UnevaluatedExpr(sympy.Rational(1, 100)) in e.args for e in elems)
+    if pct or any(v is None or not math.isfinite(v) for v in vals) or abs(sum(vals)) >= _BIG:
+        return {("coll*", n), ("collall", n)}, {("collall", n)}
+    q = math.floor(sum(vals) / (n * 1e-6))
+    return ({("coll", n, q), ("collall", n)},
+            {("coll", n, q + d) for d in (-2, -1, 0, 1, 2)} | {("coll*", n)})
+
+
+def _relation_keys(expr, depth: int) -> tuple[set, set]:
+    """Keys of a relation (math-verify: an equation equals its last right-hand side; two relations are equal when
+    their differences match, flipped or not, or their solutions do; a relation equals a set when its solution set
+    does). An equation in one symbol is keyed by its right-hand sides and its solutions; any other relation
+    (inequalities, several symbols) is compared with every relation and every set ("rel*")."""
+    import sympy
+    from sympy import Eq, Symbol
+    from sympy.core.relational import Relational
+
+    rels = list(expr._unsorted_args) if isinstance(expr, sympy.And) else [expr]
+    if not rels or not all(isinstance(r, Relational) for r in rels):
+        return {WILD}, {ANY}
+    store, look = {("relall",)}, {("rel*",)}
+    free = expr.free_symbols
+    for r in rels:                       # every right-hand side (the last one is what math-verify unwraps)
+        s, lk = _sympy_keys(r.rhs, depth + 1)
+        store |= s
+        look |= lk
+    if all(isinstance(r, Eq) for r in rels) and len(free) == 1:
+        sym = next(iter(free))
+        last = rels[-1]
+        if len(rels) == 1 and isinstance(last.lhs, Symbol) and sym not in last.rhs.free_symbols:
+            return store, look           # an assignment x = c: its solution is the right-hand side
+        try:
+            sols = sympy.solve(rels, sym, dict=False)
+            if isinstance(sols, dict):
+                sols = list(sols.values())
+            if sols and isinstance(sols, list) and all(isinstance(x, sympy.Basic) for x in sols):
+                s, lk = _collection_keys(list(sols), depth)
+                return store | s, look | lk
+        except Exception:  # noqa: BLE001 - unsolvable: compared with every relation below
+            pass
+    return store | {("rel*",)}, look | {("relall",), ("setall",)}
+
+
 def _sympy_keys(expr, depth: int = 0) -> tuple[set, set]:
     """(store, lookup) keys of one parsed sympy object. Invariant: if math-verify finds two answers equivalent,
     one's lookup keys meet the other's store keys. A wildcard stores WILD and looks up ANY (every class)."""
@@ -158,29 +382,11 @@ def _sympy_keys(expr, depth: int = 0) -> tuple[set, set]:
         return wild
     # relations: an equation also equals its last right-hand side; relations and sets compare with each other
     if isinstance(expr, (Relational, And)):
-        rels = [a for a in expr.args if isinstance(a, Relational)] if isinstance(expr, And) else [expr]
-        store, look = {("rel",)}, {("rel",), ("set",)}
-        for r in rels:  # every right-hand side (And's argument order is sympy's, not the written one)
-            s, lk = _sympy_keys(r.rhs, depth + 1)
-            store |= s
-            look |= lk
-        return store, look
+        return _relation_keys(expr, depth)
     if isinstance(expr, (FiniteSet, Tuple, Interval)):
         elems = [expr.start, expr.end] if isinstance(expr, Interval) else list(expr.args)
-        n = len(elems)
-        store, look = {("set",)}, {("rel",)}
-        if n == 1:                                    # {x} equals x
-            s, lk = _sympy_keys(elems[0], depth + 1)
-            return store | s, look | lk
-        vals = [_value(e) for e in elems]
-        pct = any(isinstance(e, Mul) and UnevaluatedExpr(sympy.Rational(1, 100)) in e.args for e in elems)
-        total = sum(v for v in vals if v is not None)
-        if pct or any(v is None or not math.isfinite(v) for v in vals) or abs(total) >= _BIG:
-            return store | {("coll*", n), ("collall", n)}, look | {("collall", n)}
-        # element-wise equal within 10⁻⁶ each (in some order): the sums differ by < n·10⁻⁶
-        q = math.floor(total / (n * 1e-6))
-        return (store | {("coll", n, q), ("collall", n)},
-                look | {("coll", n, q + d) for d in (-2, -1, 0, 1, 2)} | {("coll*", n)})
+        store, look = _collection_keys(elems, depth)
+        return store | {("setall",)}, look | {("rel*",)}
     if isinstance(expr, sympy.MatrixBase) or not isinstance(expr, sympy.Basic):
         return wild
     store, look = set(), set()
@@ -215,6 +421,9 @@ def answer_keys(s: str, cache: EquivalenceCache) -> tuple[set, set, tuple | None
             s2, l2 = _exact_keys(x / 100)
             store, look = store | s2, look | l2
         return store | {ANY}, look | {WILD}, ((x,) if kind == "rational" else None)
+    light = light_keys(s)
+    if light is not None:
+        return light[0] | {ANY}, light[1] | {WILD}, None
     parsed = cache.parse(s)
     if not parsed:
         return {("unparsed", s)}, set(), None   # math-verify calls an unparsable answer equal to nothing else
