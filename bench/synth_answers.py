@@ -39,7 +39,7 @@ def _forms(rng: np.random.Generator, i: int) -> str:
         return f"x={a}"
     if kind < 0.98:
         return f"{a}x+{b}"
-    return f"\\text{{word{i}}}"
+    return "\\text{" + "".join(chr(97 + int(c)) for c in rng.integers(0, 26, int(rng.integers(3, 9)))) + "}"
 
 
 def pool(rng: np.random.Generator, size: int) -> list[str]:

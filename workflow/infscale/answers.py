@@ -134,6 +134,13 @@ _TOKEN = re.compile(r"\\[dt]?frac|\\sqrt|\\pi|\\cdot|\\times|\\left|\\right|\d+(
 _LIGHT_OK = re.compile(r"^(?:\\[dt]?frac|\\sqrt|\\pi|\\cdot|\\times|\\left|\\right|[0-9a-df-hj-z.+\-^(){}\[\]=,]|\\\{|\\\})+$")
 
 
+_TEXT = re.compile(r"\\text\{([A-Za-z]{3,20})\}")
+# words latex2sympy may read as constants or operators (\text{pi} is π): left to math-verify's parser
+_TEXT_SPECIAL = {"pi", "infty", "inf", "infinity", "oo", "nan", "zoo", "true", "false", "and", "or", "not", "mod",
+                 "emptyset", "empty", "undefined", "none", "null", "sin", "cos", "tan", "log", "exp", "sqrt", "deg",
+                 "degree", "degrees", "cm", "km", "mm", "kg", "mph", "ln", "max", "min", "gcd", "lcm"}
+
+
 class _Unreadable(Exception):
     pass
 
@@ -257,6 +264,11 @@ def light_keys(s: str) -> tuple[set, set] | None:
     """(store, lookup) keys of a common LaTeX answer read without math-verify's parser, or None when the answer is
     outside the light grammar: an expression; `x = expr` (an assignment: keyed by its right-hand side, like
     math-verify's unwrapping); (a, b), [a, b], (a, b], (a, b, c) (an interval or tuple: size and sum)."""
+    m = _TEXT.fullmatch(s)
+    if m and m.group(1).lower() not in _TEXT_SPECIAL:   # math-verify: \text{Yes} is the symbol "yes"
+        name = m.group(1).lower()
+        store, look = _num_keys(_symbol_value(name))
+        return store | {("sym", name)}, look | {("sym", name)}
     s = s.replace(" ", "") if not re.search(r"[\d.]\s+[\d.]", s) else None
     if not s or not _LIGHT_OK.match(s) or s.count("=") > 1 or re.search(r"[a-z]\(", s):  # f(x): a function?
         return None
@@ -274,18 +286,21 @@ def light_keys(s: str) -> tuple[set, set] | None:
             if not m or (m.group(1) == "\\{") != (m.group(3) == "\\}") or any(c in m.group(2) for c in "()[]{}"):
                 return None
             parts = m.group(2).split(",")
-            if len(parts) < 2 or any(re.fullmatch(r"\d{3}", p) for p in parts[1:]):
-                return None   # "1,000" may be a thousands separator
+            if len(parts) < 2:   # inside brackets a comma separates ("(1,000)" is the pair (1, 0) to math-verify)
+                return None
             if m.group(1) == "\\{":
                 return None   # a set drops repeated elements: leave it to math-verify's parser
             vals = [_light_value(p)[0] for p in parts]
             n = len(vals)
             same = (m.group(1), m.group(3)) in (("(", ")"), ("[", "]"))
-            if abs(sum(vals)) >= _BIG or (n == 2 and (abs(vals[0] - vals[1]) < 1e-9 or (vals[0] > vals[1] and not same))):
+            if n == 2 and (abs(vals[0] - vals[1]) < 1e-9 or (vals[0] > vals[1] and not same)):
                 return None   # math-verify: [3,3] is {3}, [5,3) is empty; (5,3) and [5,3] are tuples
-            q = math.floor(sum(vals) / (n * 1e-6))
-            return ({("coll", n, q), ("collall", n), ("setall",)},
-                    {("coll", n, q + d) for d in (-2, -1, 0, 1, 2)} | {("coll*", n), ("rel*",)})
+            opens = (m.group(1) == "(", m.group(3) == ")")
+            tag = "o" if n != 2 or vals[0] > vals[1] or opens == (True, True) else opens  # see _values_keys
+            keys = _values_keys(vals, ordered=True, tag=tag)
+            if keys is None:
+                return None
+            return keys[0] | {("setall",)}, keys[1] | {("rel*",)}
         if s[0] == "[" or s[-1] == "]" or "\\{" in s:
             return None
         v, letters = _light_value(s)
@@ -315,10 +330,31 @@ def _value(expr) -> float | None:
         return None
 
 
-def _collection_keys(elems: list, depth: int) -> tuple[set, set]:
+def _values_keys(vals: list[float], ordered: bool, tag="o") -> tuple[set, set] | None:
+    """Keys of n ≥ 2 finite values. Unordered (a set, a list of solutions): the size and the sum (element-wise
+    equal within 10⁻⁶ each, in any order: the sums differ by < n·10⁻⁶). Ordered (tuple, interval endpoints, up to
+    3 elements): the grid cell of each element and the bracket `tag` ("o" for tuples and open intervals, which
+    math-verify compares element-wise; (left_open, right_open) for other intervals), and the sum for the sets.
+    None when the sum is too large."""
+    n, total = len(vals), sum(vals)
+    if abs(total) >= _BIG:
+        return None
+    q = math.floor(total / (n * 1e-6))
+    sums = {q + d for d in (-2, -1, 0, 1, 2)}
+    if not ordered or n > 3 or any(abs(v) >= _BIG for v in vals):
+        return ({("coll", n, q), ("collall", n)},
+                {("coll", n, x) for x in sums} | {("collo", n, x) for x in sums} | {("coll*", n)})
+    cells = [math.floor(v * GRID) for v in vals]
+    near = [()]
+    for c in cells:
+        near = [t + (c + d,) for t in near for d in (-2, -1, 0, 1, 2)]
+    return ({("ocoll", n, tag, tuple(cells)), ("collo", n, q), ("collall", n)},
+            {("ocoll", n, tag, t) for t in near} | {("coll", n, x) for x in sums} | {("coll*", n)})
+
+
+def _collection_keys(elems: list, depth: int, ordered: bool = False, tag="o") -> tuple[set, set]:
     """Keys of a set / tuple / interval (its endpoints) / list of solutions: a singleton equals its element; else
-    the size and the sum of the values (element-wise equal within 10⁻⁶ each, in any order: the sums differ by
-    < n·10⁻⁶); elements that do not evaluate make it compare with every collection of its size."""
+    _values_keys; elements that do not evaluate make it compare with every collection of its size."""
     import sympy
     from sympy import Mul, UnevaluatedExpr
 
@@ -327,11 +363,10 @@ def _collection_keys(elems: list, depth: int) -> tuple[set, set]:
         return _sympy_keys(elems[0], depth + 1)
     vals = [_value(e) for e in elems]
     pct = any(isinstance(e, Mul) and UnevaluatedExpr(sympy.Rational(1, 100)) in e.args for e in elems)
-    if pct or any(v is None or not math.isfinite(v) for v in vals) or abs(sum(vals)) >= _BIG:
-        return {("coll*", n), ("collall", n)}, {("collall", n)}
-    q = math.floor(sum(vals) / (n * 1e-6))
-    return ({("coll", n, q), ("collall", n)},
-            {("coll", n, q + d) for d in (-2, -1, 0, 1, 2)} | {("coll*", n)})
+    keys = None
+    if not pct and all(v is not None and math.isfinite(v) for v in vals):
+        keys = _values_keys(vals, ordered, tag)
+    return keys or ({("coll*", n), ("collall", n)}, {("collall", n)})
 
 
 def _relation_keys(expr, depth: int) -> tuple[set, set]:
@@ -385,7 +420,9 @@ def _sympy_keys(expr, depth: int = 0) -> tuple[set, set]:
         return _relation_keys(expr, depth)
     if isinstance(expr, (FiniteSet, Tuple, Interval)):
         elems = [expr.start, expr.end] if isinstance(expr, Interval) else list(expr.args)
-        store, look = _collection_keys(elems, depth)
+        tag = ("o" if not isinstance(expr, Interval) or (expr.left_open and expr.right_open)
+               else (bool(expr.left_open), bool(expr.right_open)))
+        store, look = _collection_keys(elems, depth, ordered=not isinstance(expr, FiniteSet), tag=tag)
         return store | {("setall",)}, look | {("rel*",)}
     if isinstance(expr, sympy.MatrixBase) or not isinstance(expr, sympy.Basic):
         return wild
@@ -410,20 +447,59 @@ def _sympy_keys(expr, depth: int = 0) -> tuple[set, set]:
     return store | s, look | lk
 
 
+def _exact_tag(s: str, fast) -> tuple | None:
+    """(kind, value, symbol) for answers whose math-verify verdict against each other is known exactly:
+    kind int (a plain integer), frac (a fraction), pct (an integer percentage); symbol is set for an assignment
+    `x = <int or fraction>` (math-verify compares it by its right-hand side)."""
+    if fast is not None:
+        x, kind = fast
+        if kind == "rational":
+            return ("int" if _INT.match(s) else "frac", x, None)
+        if kind == "percent" and "." not in s:
+            return ("pct", x, None)
+        return None
+    m = re.fullmatch(r"([a-df-hj-z])\s*=\s*(\S+)", s)
+    if m:
+        rhs = fast_number(m.group(2))
+        if rhs is not None and rhs[1] == "rational":
+            return ("int" if _INT.match(m.group(2)) else "frac", rhs[0], m.group(1))
+    return None
+
+
+def exact_same(t1: tuple, t2: tuple) -> bool | None:
+    """math-verify's verdict on two tagged answers (see _exact_tag), or None when it is not known exactly:
+    rationals are equal when their values are; an integer percentage Y% equals the integer Y (math-verify's
+    integer-percent rule) and the non-integer fraction Y/100; two assignments to different symbols are unknown."""
+    (k1, v1, s1), (k2, v2, s2) = t1, t2
+    if s1 and s2 and s1 != s2:
+        return None
+    if k1 == "pct" and k2 == "pct":
+        return v1 == v2
+    if "pct" in (k1, k2):
+        (ko, vo, _), p = (t2, v1) if k1 == "pct" else (t1, v2)
+        if ko == "int":
+            return vo == p
+        if ko == "frac" and vo.denominator != 1:
+            return vo == p / 100
+        return None
+    return v1 == v2
+
+
 def answer_keys(s: str, cache: EquivalenceCache) -> tuple[set, set, tuple | None]:
-    """(store keys, lookup keys, exact) of one distinct answer string; `exact` is (value,) for integers and
-    fractions, which compare equal exactly when their values are equal (no math-verify call needed)."""
+    """(store keys, lookup keys, exact tag) of one distinct answer string (exact_same compares two tags without
+    math-verify)."""
     fast = fast_number(s)
+    tag = _exact_tag(s, fast)
     if fast is not None:
         x, kind = fast
         store, look = _exact_keys(x)
         if kind == "percent":
             s2, l2 = _exact_keys(x / 100)
             store, look = store | s2, look | l2
-        return store | {ANY}, look | {WILD}, ((x,) if kind == "rational" else None)
+        return store | {ANY}, look | {WILD}, tag
     light = light_keys(s)
     if light is not None:
-        return light[0] | {ANY}, light[1] | {WILD}, None
+        return light[0] | {ANY}, light[1] | {WILD}, tag
     parsed = cache.parse(s)
     if not parsed:
         return {("unparsed", s)}, set(), None   # math-verify calls an unparsable answer equal to nothing else
@@ -437,7 +513,7 @@ def answer_keys(s: str, cache: EquivalenceCache) -> tuple[set, set, tuple | None
             store |= st
             look |= lk
     # every class can be found by a wildcard (ANY), every answer finds the wildcard classes (WILD)
-    return store | {ANY}, look | {WILD}, None
+    return store | {ANY}, look | {WILD}, tag
 
 
 def answer_classes(answers, cache: EquivalenceCache | None = None, stats: dict | None = None) -> np.ndarray:
@@ -463,7 +539,9 @@ def answer_classes(answers, cache: EquivalenceCache | None = None, stats: dict |
             candidates += len(cands)
             for c in cands:
                 rep, rexact = reps[c]
-                same = rexact[0] == exact[0] if (exact and rexact) else cache.equivalent(rep, a)
+                same = exact_same(rexact, exact) if (exact and rexact) else None
+                if same is None:
+                    same = cache.equivalent(rep, a)
                 if same:
                     cls = c
                     break
