@@ -113,3 +113,30 @@ def test_fast_numbers_read_without_a_parser():
     assert answers.fast_number("0.25") == (F(1, 4), "decimal")
     assert answers.fast_number(r"12.5\%") == (F(25, 2), "percent")
     assert answers.fast_number("1/0") is None and answers.fast_number("x") is None
+
+
+def test_ensembles_and_verifier_metrics():
+    from infscale import ensemble
+    rng = np.random.default_rng(0)
+    n, pids = 4000, np.repeat([f"p{i}" for i in range(40)], 100)
+    y = rng.random(n) < 0.4
+    m = pd.DataFrame({"problem_id": pids, "sample_index": np.tile(np.arange(100), 40), "correct": y,
+                      "extracted": np.where(y, "1", "2")})
+    # three verifiers that agree with the truth 90%, 75% and 60% of the time (independent errors), one useless
+    for name, acc in (("good", 0.9), ("fair", 0.75), ("weak", 0.6), ("noise", 0.5)):
+        right = rng.random(n) < acc
+        m[f"reward_{name}"] = np.where(right, y, ~y).astype(float) + rng.normal(0, 0.01, n)
+    cols = ["reward_good", "reward_fair", "reward_weak", "reward_noise"]
+    est = ensemble.weak_supervision_accuracies(m, cols)          # no labels used
+    assert est["reward_good"] > est["reward_fair"] > est["reward_weak"] > est["reward_noise"] - 0.05
+    assert abs(est["reward_good"] - 0.9) < 0.05
+    met = ensemble.verifier_metrics(m, {c[7:]: c for c in cols}).set_index("verifier")
+    assert met.loc["good", "auroc"] > 0.85 and abs(met.loc["noise", "auroc"] - 0.5) < 0.05
+    assert met.loc["good", "tpr"] > 0.8 and met.loc["good", "fpr"] < 0.2
+    assert ensemble.auroc(np.array([0.1, 0.9, 0.5]), np.array([False, True, False])) == 1.0
+    r = ensemble.normalise(pd.Series([3.0, 1.0, 2.0, 5.0, 5.0]), pd.Series(["a", "a", "a", "b", "b"]), "rank")
+    assert r.tolist() == [1.0, 0.0, 0.5, 0.5, 0.5]
+    sel = selection.selection_curve(m, [8], trials=20)
+    best = sel[sel.method == "best_of_n"].set_index("verifier")["mean"]
+    assert {"ensemble_rank", "ensemble_z", "ensemble_weak"} <= set(best.index)
+    assert best["ensemble_weak"] >= best["weak"] and best["good"] > best["noise"]

@@ -576,3 +576,24 @@ def pairwise_classes(answers, cache: EquivalenceCache | None = None) -> np.ndarr
             by_string[a] = cls
         out[i] = by_string[a]
     return out
+
+
+def reference_verdicts(reference: str, distinct_answers, equivalent, cache: EquivalenceCache | None = None) -> dict:
+    """answer → equivalent(reference, answer) for each distinct answer, calling `equivalent` (the verifier's own
+    check, e.g. infscale.verify.math.equivalent) only for answers that share a bucket key with the reference or
+    equal it once commas are dropped; every other answer is not equivalent to it. With 10⁴ samples per problem and
+    a long tail of distinct answers this leaves a handful of math-verify calls per problem."""
+    cache = cache or EquivalenceCache()
+    ref = str(reference).strip()
+    rstore, rlook, _ = answer_keys(ref, cache)
+    rstore, rlook = rstore - {ANY}, rlook - {WILD}
+    rwild = WILD in rstore or ANY in rlook
+    bare = ref.replace(",", "")
+    out = {}
+    for a in distinct_answers:
+        s = str(a).strip()
+        store, look, _ = answer_keys(s, cache) if s else ({("empty",)}, set(), None)
+        wild = WILD in store or ANY in look or rwild
+        out[a] = bool(equivalent(reference, a)) if (wild or rlook & store or look & rstore
+                                                   or s.replace(",", "") == bare) else False
+    return out

@@ -119,10 +119,13 @@ def fig_selection(sel: pd.DataFrame, path, title: str) -> None:
     fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 3.6), squeeze=False)
     for ax, m in zip(axes[0], models):
         g = sel[sel["model"] == m]
-        for meth, h in g.groupby("method"):
-            ax.plot(h["k"], h["mean"], marker="o", markersize=3, label=meth,
+        verifier = g["verifier"].fillna("") if "verifier" in g else pd.Series("", index=g.index)
+        for (meth, ver), h in g.groupby([g["method"], verifier]):
+            h = h.sort_values("k")
+            ax.plot(h["k"], h["mean"], marker="o", markersize=3, label=f"{meth} ({ver})" if ver else meth,
                     linestyle="--" if meth == "oracle" else "-")
-            ax.fill_between(h["k"], h["mean"] - h["std"], h["mean"] + h["std"], alpha=0.15)
+            lo, hi = (h["lo"], h["hi"]) if "lo" in h else (h["mean"] - h["std"], h["mean"] + h["std"])
+            ax.fill_between(h["k"], lo, hi, alpha=0.15)  # 95% of trials (random subsets of size k)
         ax.set_xscale("log")
         ax.set_ylim(0, 1)
         ax.set_xlabel("number of samples k")

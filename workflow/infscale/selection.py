@@ -5,7 +5,11 @@ Methods (infscale.vote), each scored as the share of problems whose selected ans
   of pairwise math-verify grouping, in about linear time);
 - per reward column (`reward`, or `reward_<verifier>` from the score stage): `best_of_n` (highest reward) and
   `weighted` vote (class with the largest sum of raw rewards); the output's `verifier` column names it;
+- with two or more reward columns, the same two methods on verifier ensembles (infscale.ensemble, Weaver,
+  arXiv 2506.18203): `ensemble_rank` / `ensemble_z` (mean of per-problem normalised scores) and
+  `ensemble_weak` (label-free weak-supervision weights);
 - `oracle`: correct if any of the k samples is correct; its expectation is coverage (pass@k).
+Together, oracle vs the selectors at each k is the generation–verification gap.
 A class counts as correct when most of its samples are (equivalent answers share one verdict).
 
 For each k we draw `trials` (default 100) random subsets of size k per problem — not the first k samples — and
@@ -19,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import vote
+from . import ensemble, vote
 from .answers import EquivalenceCache, answer_classes
 from .contracts import require_columns
 
@@ -95,6 +99,11 @@ def selection_curve(merged: pd.DataFrame, ks, trials: int = 100, seed: int = 0,
     for k in ks:
         if not 1 <= k <= nmin:
             raise ValueError(f"selection: k={k} is outside 1..{nmin} (the smallest per-problem sample count)")
+    if len(rcols) >= 2:
+        cols = list(rcols.values())
+        m = m.assign(_ens_rank=ensemble.mean_ensemble(m, cols, "rank"), _ens_z=ensemble.mean_ensemble(m, cols, "z"),
+                     _ens_weak=ensemble.weak_supervision(m, cols))
+        rcols = {**rcols, "ensemble_rank": "_ens_rank", "ensemble_z": "_ens_z", "ensemble_weak": "_ens_weak"}
     acc: dict[tuple[str, str, int], np.ndarray] = {}
     for _, g in m.groupby("problem_id", sort=True):
         classes = answer_classes(g["extracted"].tolist(), cache)
