@@ -140,3 +140,11 @@ def test_ensembles_and_verifier_metrics():
     best = sel[sel.method == "best_of_n"].set_index("verifier")["mean"]
     assert {"ensemble_rank", "ensemble_z", "ensemble_weak"} <= set(best.index)
     assert best["ensemble_weak"] >= best["weak"] and best["good"] > best["noise"]
+
+
+def test_gap_table():
+    m = _frame("p", ["1", "1", "2", "3"], [False, False, True, False], reward=[0.1, 0.2, 0.9, 0.3])
+    gap = selection.gap_table(selection.selection_curve(m, [1, 4], trials=50)).set_index("k")
+    assert gap.loc[4, "coverage"] == 1.0 and gap.loc[4, "majority"] == 0.0
+    assert gap.loc[4, "best_of_n:reward"] == 1.0 and gap.loc[4, "gap"] == 0.0
+    assert gap.loc[1, "gap"] >= 0 and {"weighted:reward", "best_selector"} <= set(gap.columns)

@@ -97,6 +97,8 @@ def verifier_metrics(merged: pd.DataFrame, columns: dict[str, str]) -> pd.DataFr
     AUROC, all against `correct`."""
     y = merged["correct"].to_numpy(bool)
     rows = []
+    if not columns:
+        return pd.DataFrame(columns=["verifier", "tpr", "fpr", "auroc", "samples"])
     for name, c in columns.items():
         x = merged[c].to_numpy(np.float64)
         med = np.nanmean(x) if np.isfinite(x).any() else 0.0

@@ -117,3 +117,15 @@ def selection_curve(merged: pd.DataFrame, ks, trials: int = 100, seed: int = 0,
                      "std": float(v.std(ddof=1)) if trials > 1 else 0.0, "lo": float(np.percentile(v, 2.5)),
                      "hi": float(np.percentile(v, 97.5)), "trials": trials})
     return pd.DataFrame(rows).sort_values(["method", "verifier", "k"], ignore_index=True)
+
+
+def gap_table(curve: pd.DataFrame) -> pd.DataFrame:
+    """The generation–verification gap from a selection_curve table: one row per k with coverage (the oracle), each
+    selector's accuracy (columns `method` or `method:verifier`) and `gap` = coverage − the best selector."""
+    c = curve.assign(name=[m if not v else f"{m}:{v}" for m, v in zip(curve["method"], curve["verifier"])])
+    wide = c.pivot_table(index="k", columns="name", values="mean").sort_index()
+    wide = wide.rename(columns={"oracle": "coverage"})
+    sel = [x for x in wide.columns if x != "coverage"]
+    wide["best_selector"] = wide[sel].idxmax(axis=1) if sel else ""
+    wide["gap"] = wide["coverage"] - (wide[sel].max(axis=1) if sel else 0.0)
+    return wide.reset_index().rename_axis(columns=None)
