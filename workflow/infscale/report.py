@@ -143,14 +143,16 @@ def fig_gap(gap: pd.DataFrame, path, title: str) -> None:
         return _empty(path, title, "no selection results (math datasets only)")
     plt, sns = _plt()
     models = sorted(gap["model"].unique())
-    fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 3.8), squeeze=False)
     skip = {"k", "model", "coverage", "gap", "best_selector"}
     for ax, m in zip(axes[0], models):
         g = gap[gap["model"] == m].sort_values("k")
         ax.plot(g["k"], g["coverage"], "k--", marker="o", markersize=3, label="coverage (oracle)")
         sel = [c for c in g.columns if c not in skip and g[c].notna().any()]
-        for c in sel:
-            ax.plot(g["k"], g[c], marker="o", markersize=3, label=c)
+        colors = sns.color_palette("husl", n_colors=max(len(sel), 1))
+        for c, color in zip(sel, colors):
+            ax.plot(g["k"], g[c], marker="o", markersize=3, label=c, color=color,
+                    linestyle=":" if c.startswith("best_of_n") else "-")
         if sel:
             ax.fill_between(g["k"], g[sel].max(axis=1), g["coverage"], color="grey", alpha=0.2, label="gap")
         ax.set_xscale("log")
@@ -158,7 +160,7 @@ def fig_gap(gap: pd.DataFrame, path, title: str) -> None:
         ax.set_xlabel("number of samples k")
         ax.set_ylabel("success rate")
         ax.set_title(f"{title} — {m}")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
     io.write_png(fig, path)
 
 
