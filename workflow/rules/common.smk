@@ -200,6 +200,7 @@ def _report_inputs(w):
         "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, "flops")],
         "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, "price")],
         "selection": [f"results/analysis/selection/{m}/{d}.csv" for m in _selection_models(d)],
+        "selection_gap": [f"results/analysis/selection_gap/{m}/{d}.csv" for m in _selection_models(d)],
         "allocate": [f"results/analysis/allocate/{d}.csv"] if _allocate_models(d) else [],
     }
 
@@ -212,7 +213,7 @@ def report_targets():
     """The report figures and tables of every dataset (the lead adds this to rule all)."""
     datasets = sorted({d for _, d in infscale_config.pairs(config)})
     return [f"results/report/{d}/{f}" for d in datasets
-            for f in ("coverage.png", "measures.png", "flops.png", "cost.png", "selection.png", "allocate.png",
+            for f in ("coverage.png", "measures.png", "flops.png", "cost.png", "selection.png", "gap.png", "allocate.png",
                       "coverage.csv", "fits.csv", "cost_matched.csv")]
 
 

@@ -16,6 +16,8 @@ rule report_dataset:
                         category="{dataset}", subcategory="cost-matched"),
         selection_png=report("results/report/{dataset}/selection.png", caption="../report/selection.rst",
                              category="{dataset}", subcategory="selection"),
+        gap_png=report("results/report/{dataset}/gap.png", caption="../report/gap.rst",
+                       category="{dataset}", subcategory="verification gap"),
         allocate_png=report("results/report/{dataset}/allocate.png", caption="../report/allocate.rst",
                             category="{dataset}", subcategory="allocation"),
         coverage_table=report("results/report/{dataset}/coverage.csv", caption="../report/tables.rst",
