@@ -253,3 +253,26 @@ def test_workflow_paper_shape(tmp_path):
     cov = ours[ours["claim"].str.startswith("coverage")]
     truth = coverage_curve(merged)
     assert cov["infscale"].tolist()[0] == pytest.approx(truth["coverage"].iloc[-1], abs=1e-9)
+
+
+def test_release_plan_with_tokenizers_schedules_flops_cost_and_matched(tmp_path):
+    """With each model's tokenizer at hand, the release plan makes the paper's FLOPs- and dollar-matched
+    comparisons: FLOPs for every released pair (every model has a shape), cost for the priced Llama-3 Instruct
+    pairs, one matched table per family and task, and the paper comparison reads the Llama-3 tables."""
+    from infscale import config as C
+    wd = copy_workflow(tmp_path / "wf")
+    tok = write_tokenizer(wd / "data" / "tokenizer")
+    cfg = yaml.safe_load((ROOT / "config" / "release.yaml").read_text())
+    for entry in cfg["models"].values():
+        entry["source"]["tokenizer"] = str(tok)
+    path = write_config(wd, cfg, "release_tok.yaml")
+    counts = job_counts(snakemake(wd, "-n", "--quiet", "rules", "--configfile", str(path)).stdout)
+    pairs = release.release_pairs(C.load(path))
+    assert counts["flops"] == len(pairs) == 22
+    assert counts["cost"] == 8                     # llama-3-8b/70b-instruct × 4 tasks
+    # families per task: GSM8K llama-3; MATH llama-3, llama-3-base, gemma, pythia; CodeContests llama-3,
+    # llama-3-base, gemma; MiniF2F-MATH llama-3
+    assert counts["matched"] == 9
+    r = snakemake(wd, "results/report/paper_comparison.csv", "-n", "--configfile", str(path))
+    for d in ("gsm8k", "math", "code_contests", "minif2f_math"):
+        assert f"results/analysis/matched/llama-3/{d}.csv" in r.stdout
