@@ -55,6 +55,18 @@ def aggregate(scores, how: str = "last") -> float:
     return float(s.mean())
 
 
+def yes_probability(top) -> float:
+    """P(Yes) / (P(Yes) + P(No)) from the first generated token's top (token, logprob) pairs; 0.5 without either."""
+    yes = no = 0.0
+    for token, logprob in top:
+        word = (token or "").strip().lower()
+        if word == "yes":
+            yes += math.exp(logprob)
+        elif word == "no":
+            no += math.exp(logprob)
+    return 0.5 if yes + no == 0 else yes / (yes + no)
+
+
 @dataclass
 class Scored:
     """Step scores of a batch of items and what scoring them cost."""
@@ -78,14 +90,7 @@ class JudgePRM:
 
     @staticmethod
     def _yes_probability(top: dict) -> float:
-        yes = no = 0.0
-        for lp in top.values():
-            word = (lp.decoded_token or "").strip().lower()
-            if word == "yes":
-                yes += math.exp(lp.logprob)
-            elif word == "no":
-                no += math.exp(lp.logprob)
-        return 0.5 if yes + no == 0 else yes / (yes + no)
+        return yes_probability((lp.decoded_token, lp.logprob) for lp in top.values())
 
     def score_last(self, questions: list[str], prefixes: list[list[str]]) -> Scored:
         """Score the last step of each prefix (one judge request each)."""
@@ -114,6 +119,35 @@ class JudgePRM:
             out.prompt_tokens[i] += pt
             out.generated_tokens[i] += gt
         return out
+
+
+class OpenAIJudge(JudgePRM):
+    """The step judge (same question, same Yes/No reading) on any OpenAI-compatible /v1/chat/completions endpoint
+    that returns log-probabilities (`logprobs: true, top_logprobs: n`, as vLLM's server and the OpenAI API do)."""
+
+    kind = "openai"
+
+    def __init__(self, engine, logprobs: int = 20, template: str = JUDGE_QUESTION):
+        super().__init__(None, None, min(int(logprobs), 20), template)
+        self.engine = engine  # infscale.engines.OpenAIEngine: its retries, backoff and concurrency
+
+    def _one(self, question: str, steps: list[str]) -> tuple[float, int, int]:
+        body = {"model": self.engine.model, "max_tokens": 1, "temperature": 0.0, "logprobs": True,
+                "top_logprobs": self.logprobs,
+                "messages": [{"role": "user", "content": self.template.format(question=question,
+                                                                              steps="\n\n".join(steps))}]}
+        r = self.engine._post("/v1/chat/completions", body)
+        content = ((r["choices"][0].get("logprobs") or {}).get("content") or [{}])[0]
+        top = [(t.get("token"), t.get("logprob")) for t in content.get("top_logprobs") or []]
+        usage = r.get("usage") or {}
+        return yes_probability(top), int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+
+    def score_last(self, questions: list[str], prefixes: list[list[str]]) -> Scored:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.engine.concurrency) as pool:
+            outs = list(pool.map(lambda a: self._one(*a), zip(questions, prefixes)))
+        return Scored([[o[0]] for o in outs], [o[1] for o in outs], [o[2] for o in outs])
 
 
 class PoolingPRM:
@@ -167,4 +201,9 @@ def make_prm(prm_cfg: dict, policy_engine=None):
     if kind == "pooling":
         return PoolingPRM(prm_cfg.get("model"), prm_cfg.get("args"), prm_cfg.get("step_tag", "<extra_0>"),
                           prm_cfg.get("system"))
-    raise ValueError(f"search.prm.kind {kind!r} is not one of judge, pooling")
+    if kind == "openai":
+        from ..engines import OpenAIEngine
+        return OpenAIJudge(OpenAIEngine(prm_cfg["base_url"], prm_cfg["model"], prm_cfg.get("api_key_env"),
+                                        int(prm_cfg.get("concurrency", 8)), int(prm_cfg.get("retries", 4)),
+                                        float(prm_cfg.get("timeout_s", 600.0))), int(prm_cfg.get("logprobs", 20)))
+    raise ValueError(f"verifier kind {kind!r} is not one of judge, pooling, openai")
