@@ -47,17 +47,19 @@ class EquivalenceCache:
     the math-verify calls. With `raise_errors` a parse that fails or times out raises (the verifier's keyed path
     then leaves that answer to its full check); otherwise it parses to nothing."""
 
-    def __init__(self, raise_errors: bool = False):
+    def __init__(self, raise_errors: bool = False, timeout_s: int | None = None):
+        from .verify import math as vmath
         self._parsed: dict[str, list] = {}
         self._pairs: dict[tuple[str, str], bool] = {}
         self.checks = 0
         self.raise_errors = raise_errors
+        self.timeout_s = vmath.DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
 
     def parse(self, s: str) -> list:
         if s not in self._parsed:
             from .verify import math as vmath
             try:
-                self._parsed[s] = list(vmath.mv_parse(s) or [])
+                self._parsed[s] = list(vmath.mv_parse(s, self.timeout_s) or [])
             except Exception:  # noqa: BLE001 - math-verify error or timeout
                 if self.raise_errors:
                     raise
@@ -72,7 +74,7 @@ class EquivalenceCache:
             from .verify import math as vmath
             pa, pb = self.parse(key[0]), self.parse(key[1])
             try:
-                ok = bool(pa and pb and vmath.mv_verify(pa, pb))
+                ok = bool(pa and pb and vmath.mv_verify(pa, pb, self.timeout_s))
             except vmath.Timeout:
                 if self.raise_errors:
                     raise

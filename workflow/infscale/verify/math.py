@@ -194,7 +194,7 @@ class Reference:
         if _bare(self.text) == _bare(answer):
             return True
         if not _parsed(self.gold):
-            return False          # equivalent() compares bare strings only
+            return True           # equivalent() parses the answer (which may fail) and compares bare strings
         if self._keys is None:
             self._keys = answers.parsed_keys(self.gold)
         return answers.may_equal(self._keys, numbers.for_math_verify(answer), cache)
@@ -248,7 +248,7 @@ def verify(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads
                 refs[pid] = None
         return refs[pid]
 
-    keycache = answers.EquivalenceCache(raise_errors=True)
+    keycache = answers.EquivalenceCache(raise_errors=True, timeout_s=opts["timeout_s"])
     skipped = 0
 
     def check(pid, extracted, keyed=False):
