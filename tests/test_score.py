@@ -165,3 +165,10 @@ def test_plan_schedules_score_before_selection_only_when_configured(tmp_path):
     on = write_config(wd, cfg, "on.yaml")
     r = snakemake(wd, target.format(m=m, d=d), "-n", "--configfile", str(on))
     assert f"results/scored/{m}/{d}.parquet" in planned_outputs(r.stdout)
+
+
+def test_cli_score_without_verifiers_is_one_clear_line():
+    from infscale.__main__ import main
+    with pytest.raises(SystemExit) as e:
+        main(["score", "--config", str(ROOT / "config" / "demo.yaml"), "--model", "smollm2-135m", "--dataset", "gsm8k"])
+    assert str(e.value.code).startswith("infscale: ") and "no score.verifiers" in str(e.value.code)
