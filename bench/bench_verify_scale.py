@@ -27,7 +27,7 @@ from infscale.verify import verify_frames  # noqa: E402
 from infscale.verify.math import equivalent  # noqa: E402
 
 PROBLEMS, N = 128, 10_000
-BASE_PROBLEMS, BASE = 8, 100
+BASE_PROBLEMS, BASE = 16, 250
 
 
 def _texts(rng, ans):
