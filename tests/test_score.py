@@ -85,10 +85,12 @@ def test_verifiers_config_defaults_and_bad_kind():
 
 def test_schema_closes_the_score_section():
     base = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
-    ok = {**base, "score": {"verifiers": {"judge": {"kind": "judge", "aggregation": "prod"}}}}
+    ok = {**base, "score": {"verifiers": {"judge": {"kind": "judge", "aggregation": "prod"},
+                                          "orm": {"kind": "pooling", "model": "m", "pooling_task": "classify"}}}}
     C.validate(ok)
     for bad in ({"judge": {"kind": "judge", "aggregation": "sum"}}, {"judge": {"kind": "judge", "typo": 1}},
-                {"prm": {"kind": "pooling"}}, {"gpt": {"kind": "openai", "model": "m"}}):
+                {"prm": {"kind": "pooling"}}, {"gpt": {"kind": "openai", "model": "m"}},
+                {"orm": {"kind": "pooling", "model": "m", "pooling_task": "embed"}}):
         with pytest.raises(C.ConfigError):
             C.validate({**base, "score": {"verifiers": bad}})
 

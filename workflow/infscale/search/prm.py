@@ -151,7 +151,9 @@ class OpenAIJudge(JudgePRM):
 
 
 class PoolingPRM:
-    """A process reward model on vLLM's pooling runner (STEP pooling over a step tag), e.g. Qwen2.5-Math-PRM-7B.
+    """A process reward model on vLLM's pooling runner (STEP pooling over a step tag), e.g. Qwen2.5-Math-PRM-7B;
+    with `pooling_task="classify"` an outcome reward model (a sequence classifier: one score per solution, the last
+    class's probability, e.g. the positive class of a two-label ORM).
 
     Rendering follows the model card: a system prompt, the question as the user turn, and the steps as the
     assistant turn with the step tag after each step. `llm.encode(..., pooling_task="token_classify")` returns
@@ -161,12 +163,16 @@ class PoolingPRM:
     kind = "pooling"
     SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}."
 
-    def __init__(self, model: str, args: dict | None = None, step_tag: str = "<extra_0>", system: str | None = None):
+    def __init__(self, model: str, args: dict | None = None, step_tag: str = "<extra_0>", system: str | None = None,
+                 pooling_task: str = "token_classify"):
         from vllm import LLM
 
+        if pooling_task not in ("token_classify", "classify"):
+            raise ValueError(f"pooling_task must be token_classify (PRM) or classify (ORM), got {pooling_task!r}")
         self.llm = LLM(model=model, runner="pooling", **(args or {}))
         self.tokenizer = self.llm.get_tokenizer()
         self.step_tag, self.system = step_tag, system or self.SYSTEM
+        self.pooling_task = pooling_task
 
     def _prompt(self, question: str, steps: list[str]) -> str:
         messages = [{"role": "system", "content": self.system}, {"role": "user", "content": question},
@@ -179,10 +185,13 @@ class PoolingPRM:
         if not keep:
             return out
         results = self.llm.encode([self._prompt(questions[i], steps[i]) for i in keep],
-                                  pooling_task="token_classify", use_tqdm=False)
+                                  pooling_task=self.pooling_task, use_tqdm=False)
         for i, r in zip(keep, results):
-            data = np.asarray(r.outputs.data, dtype=np.float64).reshape(-1, 2)
-            out.scores[i] = [float(x) for x in data[:, 1]]
+            data = np.asarray(r.outputs.data, dtype=np.float64)
+            if self.pooling_task == "classify":   # an ORM: one class-probability vector for the whole solution
+                out.scores[i] = [float(data.reshape(-1)[-1])]
+            else:
+                out.scores[i] = [float(x) for x in data.reshape(-1, 2)[:, 1]]
             out.prompt_tokens[i] = len(r.prompt_token_ids)
         return out
 
@@ -200,7 +209,7 @@ def make_prm(prm_cfg: dict, policy_engine=None):
         return JudgePRM(policy_engine.llm, policy_engine.tokenizer, int(prm_cfg.get("logprobs", 20)))
     if kind == "pooling":
         return PoolingPRM(prm_cfg.get("model"), prm_cfg.get("args"), prm_cfg.get("step_tag", "<extra_0>"),
-                          prm_cfg.get("system"))
+                          prm_cfg.get("system"), prm_cfg.get("pooling_task", "token_classify"))
     if kind == "openai":
         from ..engines import OpenAIEngine
         return OpenAIJudge(OpenAIEngine(prm_cfg["base_url"], prm_cfg["model"], prm_cfg.get("api_key_env"),
