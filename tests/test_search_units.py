@@ -83,3 +83,12 @@ def test_bad_search_config_is_one_line():
     demo["search"]["strategies"] = {"prm": {"kind": "beam"}}
     with pytest.raises(C.ConfigError):
         C.validate(demo)
+
+
+def test_search_votes_extract_answers_in_the_datasets_style():
+    from infscale.search.strategies import Searcher
+    texts = ["so #### 5", "so \\boxed{5}", "the answer is 5"]
+    strict = Searcher(None, None, model="m", dataset="d", extraction={"style": "gsm8k", "lenient": False})
+    assert strict._classes(texts).tolist() == [0, -1, -1]
+    lenient = Searcher(None, None, model="m", dataset="d", extraction={"style": "gsm8k", "lenient": True})
+    assert lenient._classes(texts).tolist() == [0, 0, 0]

@@ -148,3 +148,9 @@ def test_gap_table():
     assert gap.loc[4, "coverage"] == 1.0 and gap.loc[4, "majority"] == 0.0
     assert gap.loc[4, "best_of_n:reward"] == 1.0 and gap.loc[4, "gap"] == 0.0
     assert gap.loc[1, "gap"] >= 0 and {"weighted:reward", "best_selector"} <= set(gap.columns)
+
+
+def test_grouping_reads_numbers_as_the_verifier_does():
+    # math-verify alone reads 4.5e33 as 4.5·e·33; the verifier's normalisation reads it as 4.5·10³³
+    cls = answers.answer_classes(["4.5e33", "4.5\\times 10^{33}", "4.5 \\cdot e \\cdot 33"])
+    assert cls[0] == cls[1] and cls[2] != cls[0]

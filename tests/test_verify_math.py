@@ -216,3 +216,30 @@ def test_equivalence_set_through_the_real_verifier():
     assert rate["gold"] >= 0.99 and rate["rewrite"] >= 0.99, (rate, failures[:20])
     assert rate["near_miss"] >= 0.99, (rate, failures[:20])
     assert rate["guess"] == 1.0, failures  # 0% of no-format guesses counted correct
+
+
+def test_keyed_path_gives_the_per_sample_verdicts_on_the_equivalence_set():
+    """The cached path skips math-verify for answers that share no bucket key with the reference; on every row of
+    the equivalence set (lenient extraction, so near-misses and guesses reach the checker) its verdicts must be the
+    per-sample loop's."""
+    rows = [json.loads(line) for line in DATA.open()]
+    refs = sorted({r["reference"] for r in rows})
+    pid = {x: f"p{i}" for i, x in enumerate(refs)}
+    problems = pd.DataFrame({"problem_id": [pid[x] for x in refs], "question": "q", "domain": "math",
+                             "reference": refs})
+    # every answer of the set against every reference of its source: mostly wrong answers, the keyed path's case
+    by_source = {}
+    for r in rows:
+        by_source.setdefault(r["source"], []).append(r)
+    texts = []
+    for src, sub in by_source.items():
+        answers = sorted({r["answer"] for r in sub if r["answer"]})[:60]
+        for ref in sorted({r["reference"] for r in sub})[:15]:
+            texts += [(pid[ref], f"\\boxed{{{a}}}") for a in answers]
+    samples = pd.DataFrame({"problem_id": [p for p, _ in texts], "sample_index": range(len(texts)),
+                            "text": [t for _, t in texts], "prompt_tokens": 1, "completion_tokens": 1,
+                            "finish_reason": "stop", "seed": 0})
+    keyed = verify_frames(problems, samples, {"cache": True})
+    loop = verify_frames(problems, samples, {"cache": False})
+    assert keyed["correct"].any() and not keyed["correct"].all()
+    pd.testing.assert_frame_equal(keyed.drop(columns="elapsed_ms"), loop.drop(columns="elapsed_ms"))

@@ -6,6 +6,7 @@
     python -m infscale problems --config C --dataset D
     python -m infscale model    --config C --model M
     python -m infscale merge    --config C --model M --dataset D
+    python -m infscale score    --config C --model M --dataset D   (with score.verifiers in the config)
     python -m infscale import-release --config config/release.yaml --model M --dataset D
 
 Paths default to the workflow's (results/...), so a failed shard can be rerun and debugged in place.
@@ -57,6 +58,14 @@ def _stage(a) -> None:
         import_release(import_job(cfg, a.model, a.dataset), p["problems"],
                        [f"results/samples/{a.model}/{a.dataset}/{s}.parquet" for s in shards],
                        [f"results/verdicts/{a.model}/{a.dataset}/{s}.parquet" for s in shards], a.out or p["merged"])
+    elif a.stage == "score":
+        from .score import SCORED, job, score, verifiers
+        if not verifiers(cfg):
+            raise C.ConfigError(f"{a.config} has no score.verifiers; nothing to score")
+        ck = C.checkpoint(cfg, a.model)
+        score(p["problems"], [f"results/samples/{a.model}/{a.dataset}/{s}.parquet" for s in C.shards(cfg, a.dataset)],
+              p["merged"], a.out or SCORED.format(model=a.model, dataset=a.dataset), job(cfg, a.model, a.dataset),
+              f"results/models/{ck}" if ck else None)
     elif a.stage == "merge":
         from .merge import merge_shards
         shards = C.shards(cfg, a.dataset)
@@ -68,7 +77,7 @@ def _stage(a) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m infscale", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["problems", "model", "generate", "verify", "merge", "import-release"])
+    ap.add_argument("stage", choices=["problems", "model", "generate", "verify", "merge", "score", "import-release"])
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--model")
     ap.add_argument("--dataset")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import threading
 from fractions import Fraction
 
 import numpy as np
@@ -41,27 +40,30 @@ _DEC = re.compile(r"^[+-]?\d*\.\d+$")
 _PCT = re.compile(r"^([+-]?\d*\.?\d+)\s*\\?%$")
 
 
-def _timeout():
-    # math-verify's timeouts use signal.alarm, which only works on the main thread
-    return 5 if threading.current_thread() is threading.main_thread() else None
-
-
 class EquivalenceCache:
-    """Pairwise math-verify checks between answer strings, cached, each answer parsed once (a parse costs
-    ~0.7 ms, a check on parsed answers ~0.01–3 ms). `checks` counts the math-verify calls."""
+    """Pairwise equivalence checks between answer strings, cached, each answer parsed once (a parse costs
+    ~0.7 ms, a check on parsed answers ~0.01–3 ms). Parsing and comparing are the math verifier's
+    (infscale.verify.math: `numbers.for_math_verify` first, so 4.5e33 is 4.5·10³³, not 4.5·e·33). `checks` counts
+    the math-verify calls. With `raise_errors` a parse that fails or times out raises (the verifier's keyed path
+    then leaves that answer to its full check); otherwise it parses to nothing."""
 
-    def __init__(self):
+    def __init__(self, raise_errors: bool = False, timeout_s: int | None = None):
+        from .verify import math as vmath
         self._parsed: dict[str, list] = {}
         self._pairs: dict[tuple[str, str], bool] = {}
         self.checks = 0
+        self.raise_errors = raise_errors
+        self.timeout_s = vmath.DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
 
     def parse(self, s: str) -> list:
         if s not in self._parsed:
-            from math_verify import parse
-            p = parse(f"${s}$", parsing_timeout=_timeout())
-            if not p:
-                p = parse(s, parsing_timeout=_timeout())
-            self._parsed[s] = p
+            from .verify import math as vmath
+            try:
+                self._parsed[s] = list(vmath.mv_parse(s, self.timeout_s) or [])
+            except Exception:  # noqa: BLE001 - math-verify error or timeout
+                if self.raise_errors:
+                    raise
+                self._parsed[s] = []
         return self._parsed[s]
 
     def equivalent(self, a: str, b: str) -> bool:
@@ -69,9 +71,14 @@ class EquivalenceCache:
             return True
         key = (a, b) if a < b else (b, a)
         if key not in self._pairs:
-            from math_verify import verify
+            from .verify import math as vmath
             pa, pb = self.parse(key[0]), self.parse(key[1])
-            ok = bool(pa and pb and verify(pa, pb, timeout_seconds=_timeout()))
+            try:
+                ok = bool(pa and pb and vmath.mv_verify(pa, pb, self.timeout_s))
+            except vmath.Timeout:
+                if self.raise_errors:
+                    raise
+                ok = False
             self.checks += 1
             self._pairs[key] = ok
         return self._pairs[key]
@@ -271,6 +278,8 @@ def light_keys(s: str) -> tuple[set, set] | None:
         return store | {("sym", name)}, look | {("sym", name)}
     s = s.replace(" ", "") if not re.search(r"[\d.]\s+[\d.]", s) else None
     if not s or not _LIGHT_OK.match(s) or s.count("=") > 1 or re.search(r"[a-z]\(", s):  # f(x): a function?
+        return None
+    if re.search(r"\d\\[dt]?frac", s):   # 1264\frac{1}{3}: math-verify reads a mixed number (a sum)
         return None
     try:
         if "=" in s:
@@ -503,6 +512,13 @@ def answer_keys(s: str, cache: EquivalenceCache) -> tuple[set, set, tuple | None
     parsed = cache.parse(s)
     if not parsed:
         return {("unparsed", s)}, set(), None   # math-verify calls an unparsable answer equal to nothing else
+    store, look = parsed_keys(parsed)
+    # every class can be found by a wildcard (ANY), every answer finds the wildcard classes (WILD)
+    return store | {ANY}, look | {WILD}, tag
+
+
+def parsed_keys(parsed) -> tuple[set, set]:
+    """(store, lookup) keys of math-verify's parse of one answer (a list of sympy objects and strings)."""
     store, look = set(), set()
     for p in parsed:
         if isinstance(p, str):
@@ -512,8 +528,18 @@ def answer_keys(s: str, cache: EquivalenceCache) -> tuple[set, set, tuple | None
             st, lk = _sympy_keys(p)
             store |= st
             look |= lk
-    # every class can be found by a wildcard (ANY), every answer finds the wildcard classes (WILD)
-    return store | {ANY}, look | {WILD}, tag
+    return store, look
+
+
+def may_equal(ref_keys: tuple[set, set], answer: str, cache: EquivalenceCache) -> bool:
+    """Can math-verify find `answer` equivalent to the reference whose parse has keys `ref_keys` (parsed_keys)?
+    False only when the two share no bucket key and neither is a wildcard (the grouping invariant above); the
+    caller then skips the math-verify check. Errors of math-verify's parse propagate (cache.raise_errors)."""
+    rstore, rlook = ref_keys
+    if WILD in rstore or ANY in rlook:
+        return True
+    store, look, _ = answer_keys(answer, cache)
+    return WILD in store or ANY in look or bool(rlook & store) or bool(look & rstore)
 
 
 def answer_classes(answers, cache: EquivalenceCache | None = None, stats: dict | None = None) -> np.ndarray:
@@ -575,25 +601,4 @@ def pairwise_classes(answers, cache: EquivalenceCache | None = None) -> np.ndarr
                 cls = len(reps) - 1
             by_string[a] = cls
         out[i] = by_string[a]
-    return out
-
-
-def reference_verdicts(reference: str, distinct_answers, equivalent, cache: EquivalenceCache | None = None) -> dict:
-    """answer → equivalent(reference, answer) for each distinct answer, calling `equivalent` (the verifier's own
-    check, e.g. infscale.verify.math.equivalent) only for answers that share a bucket key with the reference or
-    equal it once commas are dropped; every other answer is not equivalent to it. With 10⁴ samples per problem and
-    a long tail of distinct answers this leaves a handful of math-verify calls per problem."""
-    cache = cache or EquivalenceCache()
-    ref = str(reference).strip()
-    rstore, rlook, _ = answer_keys(ref, cache)
-    rstore, rlook = rstore - {ANY}, rlook - {WILD}
-    rwild = WILD in rstore or ANY in rlook
-    bare = ref.replace(",", "")
-    out = {}
-    for a in distinct_answers:
-        s = str(a).strip()
-        store, look, _ = answer_keys(s, cache) if s else ({("empty",)}, set(), None)
-        wild = WILD in store or ANY in look or rwild
-        out[a] = bool(equivalent(reference, a)) if (wild or rlook & store or look & rstore
-                                                   or s.replace(",", "") == bare) else False
     return out

@@ -41,7 +41,8 @@ rule cost:
 
 rule selection:
     input:
-        "results/merged/{model}/{dataset}.parquet",
+        # the merged table, or with `score.verifiers` the scored one (reward_<verifier> columns; score.smk)
+        lambda w: infscale_score.selection_input(config, w.model, w.dataset),
     output:
         curve="results/analysis/selection/{model}/{dataset}.csv",
         gap="results/analysis/selection_gap/{model}/{dataset}.csv",

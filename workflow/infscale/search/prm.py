@@ -55,6 +55,18 @@ def aggregate(scores, how: str = "last") -> float:
     return float(s.mean())
 
 
+def yes_probability(top) -> float:
+    """P(Yes) / (P(Yes) + P(No)) from the first generated token's top (token, logprob) pairs; 0.5 without either."""
+    yes = no = 0.0
+    for token, logprob in top:
+        word = (token or "").strip().lower()
+        if word == "yes":
+            yes += math.exp(logprob)
+        elif word == "no":
+            no += math.exp(logprob)
+    return 0.5 if yes + no == 0 else yes / (yes + no)
+
+
 @dataclass
 class Scored:
     """Step scores of a batch of items and what scoring them cost."""
@@ -78,14 +90,7 @@ class JudgePRM:
 
     @staticmethod
     def _yes_probability(top: dict) -> float:
-        yes = no = 0.0
-        for lp in top.values():
-            word = (lp.decoded_token or "").strip().lower()
-            if word == "yes":
-                yes += math.exp(lp.logprob)
-            elif word == "no":
-                no += math.exp(lp.logprob)
-        return 0.5 if yes + no == 0 else yes / (yes + no)
+        return yes_probability((lp.decoded_token, lp.logprob) for lp in top.values())
 
     def score_last(self, questions: list[str], prefixes: list[list[str]]) -> Scored:
         """Score the last step of each prefix (one judge request each)."""
@@ -116,8 +121,39 @@ class JudgePRM:
         return out
 
 
+class OpenAIJudge(JudgePRM):
+    """The step judge (same question, same Yes/No reading) on any OpenAI-compatible /v1/chat/completions endpoint
+    that returns log-probabilities (`logprobs: true, top_logprobs: n`, as vLLM's server and the OpenAI API do)."""
+
+    kind = "openai"
+
+    def __init__(self, engine, logprobs: int = 20, template: str = JUDGE_QUESTION):
+        super().__init__(None, None, min(int(logprobs), 20), template)
+        self.engine = engine  # infscale.engines.OpenAIEngine: its retries, backoff and concurrency
+
+    def _one(self, question: str, steps: list[str]) -> tuple[float, int, int]:
+        body = {"model": self.engine.model, "max_tokens": 1, "temperature": 0.0, "logprobs": True,
+                "top_logprobs": self.logprobs,
+                "messages": [{"role": "user", "content": self.template.format(question=question,
+                                                                              steps="\n\n".join(steps))}]}
+        r = self.engine._post("/v1/chat/completions", body)
+        content = ((r["choices"][0].get("logprobs") or {}).get("content") or [{}])[0]
+        top = [(t.get("token"), t.get("logprob")) for t in content.get("top_logprobs") or []]
+        usage = r.get("usage") or {}
+        return yes_probability(top), int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+
+    def score_last(self, questions: list[str], prefixes: list[list[str]]) -> Scored:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.engine.concurrency) as pool:
+            outs = list(pool.map(lambda a: self._one(*a), zip(questions, prefixes)))
+        return Scored([[o[0]] for o in outs], [o[1] for o in outs], [o[2] for o in outs])
+
+
 class PoolingPRM:
-    """A process reward model on vLLM's pooling runner (STEP pooling over a step tag), e.g. Qwen2.5-Math-PRM-7B.
+    """A process reward model on vLLM's pooling runner (STEP pooling over a step tag), e.g. Qwen2.5-Math-PRM-7B;
+    with `pooling_task="classify"` an outcome reward model (a sequence classifier: one score per solution, the last
+    class's probability, e.g. the positive class of a two-label ORM).
 
     Rendering follows the model card: a system prompt, the question as the user turn, and the steps as the
     assistant turn with the step tag after each step. `llm.encode(..., pooling_task="token_classify")` returns
@@ -127,12 +163,16 @@ class PoolingPRM:
     kind = "pooling"
     SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}."
 
-    def __init__(self, model: str, args: dict | None = None, step_tag: str = "<extra_0>", system: str | None = None):
+    def __init__(self, model: str, args: dict | None = None, step_tag: str = "<extra_0>", system: str | None = None,
+                 pooling_task: str = "token_classify"):
         from vllm import LLM
 
+        if pooling_task not in ("token_classify", "classify"):
+            raise ValueError(f"pooling_task must be token_classify (PRM) or classify (ORM), got {pooling_task!r}")
         self.llm = LLM(model=model, runner="pooling", **(args or {}))
         self.tokenizer = self.llm.get_tokenizer()
         self.step_tag, self.system = step_tag, system or self.SYSTEM
+        self.pooling_task = pooling_task
 
     def _prompt(self, question: str, steps: list[str]) -> str:
         messages = [{"role": "system", "content": self.system}, {"role": "user", "content": question},
@@ -145,10 +185,13 @@ class PoolingPRM:
         if not keep:
             return out
         results = self.llm.encode([self._prompt(questions[i], steps[i]) for i in keep],
-                                  pooling_task="token_classify", use_tqdm=False)
+                                  pooling_task=self.pooling_task, use_tqdm=False)
         for i, r in zip(keep, results):
-            data = np.asarray(r.outputs.data, dtype=np.float64).reshape(-1, 2)
-            out.scores[i] = [float(x) for x in data[:, 1]]
+            data = np.asarray(r.outputs.data, dtype=np.float64)
+            if self.pooling_task == "classify":   # an ORM: one class-probability vector for the whole solution
+                out.scores[i] = [float(data.reshape(-1)[-1])]
+            else:
+                out.scores[i] = [float(x) for x in data.reshape(-1, 2)[:, 1]]
             out.prompt_tokens[i] = len(r.prompt_token_ids)
         return out
 
@@ -166,5 +209,10 @@ def make_prm(prm_cfg: dict, policy_engine=None):
         return JudgePRM(policy_engine.llm, policy_engine.tokenizer, int(prm_cfg.get("logprobs", 20)))
     if kind == "pooling":
         return PoolingPRM(prm_cfg.get("model"), prm_cfg.get("args"), prm_cfg.get("step_tag", "<extra_0>"),
-                          prm_cfg.get("system"))
-    raise ValueError(f"search.prm.kind {kind!r} is not one of judge, pooling")
+                          prm_cfg.get("system"), prm_cfg.get("pooling_task", "token_classify"))
+    if kind == "openai":
+        from ..engines import OpenAIEngine
+        return OpenAIJudge(OpenAIEngine(prm_cfg["base_url"], prm_cfg["model"], prm_cfg.get("api_key_env"),
+                                        int(prm_cfg.get("concurrency", 8)), int(prm_cfg.get("retries", 4)),
+                                        float(prm_cfg.get("timeout_s", 600.0))), int(prm_cfg.get("logprobs", 20)))
+    raise ValueError(f"verifier kind {kind!r} is not one of judge, pooling, openai")

@@ -79,7 +79,16 @@ def strategy_job(config: dict, model: str, dataset: str, strategy: str) -> dict:
     sampling = {**DEFAULT_SAMPLING, **{k: v for k, v in cfg.sampling(config, model, dataset).items()
                                        if k in ("temperature", "top_p")}, **s.get("sampling", {})}
     return {**_common(config, model, dataset), "name": strategy, "spec": s["strategies"][strategy],
-            "budgets": list(s.get("budgets", [1, 2, 4])), "sampling": sampling, "prompt_cfg": d.get("prompt", {})}
+            "budgets": list(s.get("budgets", [1, 2, 4])), "sampling": sampling, "prompt_cfg": d.get("prompt", {}),
+            "extraction": extraction(config, dataset)}
+
+
+def extraction(config: dict, dataset: str) -> dict:
+    """How the searcher reads a solution's final answer for its votes: the dataset's prompt style and lenient flag,
+    as the math verifier reads it (verify.math.options_of over config.verify_options)."""
+    from ..verify.math import options_of
+    o = options_of(cfg.verify_options(config, dataset))
+    return {"style": o["style"], "lenient": o["lenient"]}
 
 
 def prm_job(config: dict, model: str, dataset: str) -> dict:
@@ -182,7 +191,7 @@ def search_strategy(problems_path: str, out_path: str, job: dict, checkpoint_dir
     df, meta = run_strategy(engine, prm, problems, model=job["model"], dataset=job["dataset"], name=job["name"],
                             spec=job["spec"], budgets=job["budgets"], sampling=job["sampling"],
                             step_cfg=job["step_cfg"], prompt_cfg=job["prompt_cfg"],
-                            aggregation=job["prm_cfg"].get("aggregation", "last"))
+                            aggregation=job["prm_cfg"].get("aggregation", "last"), extraction=job.get("extraction"))
     io.write_parquet(df, out_path, meta)
     return df
 

@@ -163,14 +163,16 @@ def width_for(width, n: int) -> int:
 
 class Searcher:
     def __init__(self, policy: Policy, prm, *, model: str, dataset: str, aggregation: str = "last",
-                 final_selection: str = "weighted"):
+                 final_selection: str = "weighted", extraction: dict | None = None):
         self.policy, self.prm = policy, prm
+        self.extraction = {"style": None, "lenient": False, **(extraction or {})}
         self.model, self.dataset = model, dataset
         self.aggregation, self.final_selection = aggregation, final_selection
         self.cache = EquivalenceCache()
 
     def _classes(self, texts: list[str]) -> np.ndarray:
-        return answer_classes([extract_answer(t) for t in texts], self.cache)
+        ex = self.extraction   # the dataset's prompt style and lenient flag, as the verifier reads answers
+        return answer_classes([extract_answer(t, ex["style"], ex["lenient"]) for t in texts], self.cache)
 
     def _row(self, pid, prompt_tokens, strategy, budget, generations, text, reward, n_steps, ledger: Ledger,
              completion_tokens, finish, seed) -> dict:
@@ -343,7 +345,7 @@ class Searcher:
 
 def run_strategy(engine, prm, problems: pd.DataFrame, *, model: str, dataset: str, name: str, spec: dict,
                  budgets: list[int], sampling: dict, step_cfg: dict, prompt_cfg: dict, aggregation: str = "last",
-                 final_selection: str = "weighted") -> tuple[pd.DataFrame, dict]:
+                 final_selection: str = "weighted", extraction: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """The samples-like table of one strategy: one final solution per (problem, strategy, N), with a reward
     and the ledger columns; `sample_index` numbers a problem's rows."""
     from ..generate import build_prompt
@@ -353,7 +355,7 @@ def run_strategy(engine, prm, problems: pd.DataFrame, *, model: str, dataset: st
         raise ValueError(f"search strategy {name!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
     policy = Policy(engine, sampling, step_cfg)
     searcher = Searcher(policy, prm, model=model, dataset=dataset, aggregation=aggregation,
-                        final_selection=spec.get("selection", final_selection))
+                        final_selection=spec.get("selection", final_selection), extraction=extraction)
     probs = problems.to_dict("records")
     prompts = [build_prompt(p, prompt_cfg, engine.tokenizer, True) for p in probs]
     t0 = time.perf_counter()

@@ -15,7 +15,12 @@ Equivalence (`Checker`): when the reference is one number (with an optional unit
 math-verify, after `numbers.for_math_verify` rewrites scientific notation it would misread.
 
 Each distinct (problem, extracted answer) pair is checked once and the result reused for every sample that
-repeats it (with 10⁴ samples per problem most answers repeat); each reference is parsed once per problem.
+repeats it (with 10⁴ samples per problem most answers repeat); each reference is parsed once per problem. An
+answer that would go to math-verify but shares no bucket key (infscale.answers: exact rationals, the canonical
+numeric form of the expression, normalised strings) with the reference's parse is wrong without a math-verify
+call (`Reference.may_equal`): the long tail of distinct wrong answers costs a key each, not a parse and a check.
+The verdicts are the per-sample loop's (`cache: false`), checked on the equivalence set and in
+bench/bench_verify_scale.py.
 Statuses: correct, wrong, no_answer (nothing extracted), timeout (math-verify's time limit, `verifier.timeout_s`),
 verifier_error (the checker failed on that answer, or the problem's reference cannot be parsed: logged once).
 """
@@ -29,6 +34,7 @@ import time
 
 import pandas as pd
 
+from .. import answers
 from ..contracts import EXTRACTIONS
 from ..problems import last_boxed
 from . import numbers
@@ -132,13 +138,26 @@ def _limit(timeout_s: int) -> int | None:
     return timeout_s if threading.current_thread() is threading.main_thread() else None
 
 
-def _mv_parse(text: str, timeout_s: int):
+def mv_parse(text: str, timeout_s: int = DEFAULT_TIMEOUT_S):
+    """math-verify's parse of an answer string as the verifier reads it (`numbers.for_math_verify` first).
+    Raises Timeout, or math-verify's error on an answer it fails on."""
     parse, _, TimeoutException = _mv()
     timeout_s = _limit(timeout_s)
     try:
         return parse(f"${numbers.for_math_verify(text)}$", parsing_timeout=timeout_s, raise_on_error=True)
     except TimeoutException as e:
         raise Timeout(f"parsing took over {timeout_s} s") from e
+
+
+def mv_verify(gold, pred, timeout_s: int = DEFAULT_TIMEOUT_S) -> bool:
+    """math-verify's comparison of two parses; Timeout when it runs out of time, False when it cannot compare."""
+    _, verify, TimeoutException = _mv()
+    try:
+        return bool(verify(gold, pred, timeout_seconds=_limit(timeout_s), raise_on_error=True))
+    except TimeoutException as e:
+        raise Timeout(f"comparison took over {timeout_s} s") from e
+    except Exception:  # noqa: BLE001 - math-verify's own answer for a comparison it cannot make: not equal
+        return False
 
 
 def _parsed(objs) -> bool:
@@ -154,6 +173,7 @@ class Reference:
         self.text = _clean(text)
         self.quantity = numbers.parse(self.text)
         self._gold = None
+        self._keys = None
         self.timeout_s = timeout_s
         if self.quantity is None:
             if not _parsed(self.gold):
@@ -162,8 +182,22 @@ class Reference:
     @property
     def gold(self):
         if self._gold is None:
-            self._gold = _mv_parse(self.text, self.timeout_s)
+            self._gold = mv_parse(self.text, self.timeout_s)
         return self._gold
+
+    def may_equal(self, answer: str, cache) -> bool:
+        """False only when `equivalent(self, answer)` is certainly False without running math-verify: the answer
+        is not a number compared by numbers.match, does not equal the reference as a bare string, and shares no
+        bucket key (infscale.answers) with the reference's parse. Errors of the answer's parse propagate."""
+        if self.quantity is not None and numbers.parse(answer) is not None:
+            return True
+        if _bare(self.text) == _bare(answer):
+            return True
+        if not _parsed(self.gold):
+            return True           # equivalent() parses the answer (which may fail) and compares bare strings
+        if self._keys is None:
+            self._keys = answers.parsed_keys(self.gold)
+        return answers.may_equal(self._keys, numbers.for_math_verify(answer), cache)
 
 
 def equivalent(reference, answer: str, *, rel_tol: float | None = None, abs_tol: float | None = None,
@@ -177,17 +211,15 @@ def equivalent(reference, answer: str, *, rel_tol: float | None = None, abs_tol:
         q = numbers.parse(answer)
         if q is not None:
             return numbers.match(ref.quantity, q, rel_tol, abs_tol)
-    _, verify, TimeoutException = _mv()
-    pred = _mv_parse(answer, timeout_s)
+    pred = mv_parse(answer, timeout_s)
     gold = ref.gold
     if not _parsed(gold) or not _parsed(pred):
-        return ref.text.replace(",", "").replace(" ", "") == answer.strip().replace(",", "").replace(" ", "")
-    try:
-        return bool(verify(gold, pred, timeout_seconds=_limit(timeout_s), raise_on_error=True))
-    except TimeoutException as e:
-        raise Timeout(f"comparison took over {timeout_s} s") from e
-    except Exception:  # noqa: BLE001 - math-verify's own answer for a comparison it cannot make: not equal
-        return False
+        return _bare(ref.text) == _bare(answer)
+    return mv_verify(gold, pred, timeout_s)
+
+
+def _bare(s: str) -> str:
+    return s.strip().replace(",", "").replace(" ", "")
 
 
 def options_of(options: dict) -> dict:
@@ -216,11 +248,22 @@ def verify(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads
                 refs[pid] = None
         return refs[pid]
 
-    def check(pid, extracted):
+    keycache = answers.EquivalenceCache(raise_errors=True, timeout_s=opts["timeout_s"])
+    skipped = 0
+
+    def check(pid, extracted, keyed=False):
+        nonlocal skipped
         ref = reference(pid)
         if ref is None:
             return "verifier_error"
         try:
+            if keyed:
+                try:
+                    if not ref.may_equal(extracted, keycache):
+                        skipped += 1
+                        return "wrong"
+                except Exception:  # noqa: BLE001 - the answer's parse failed: the full check reports it
+                    pass
             return "correct" if equivalent(ref, extracted, **tol) else "wrong"
         except Timeout as e:
             log.warning("math-verify timed out on %s %r: %s", pid, extracted[:80], e)
@@ -240,7 +283,7 @@ def verify(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads
                 key = (pid, extracted)
                 status = cache.get(key)
                 if status is None:
-                    status = cache[key] = check(pid, extracted)
+                    status = cache[key] = check(pid, extracted, keyed=True)
             else:
                 status = check(pid, extracted)
         except Exception as e:  # noqa: BLE001
@@ -248,7 +291,8 @@ def verify(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads
             extracted, how, status = None, "none", "verifier_error"
         rows.append((pid, int(idx), status == "correct", status, extracted, how, VERIFIER,
                      (time.perf_counter() - t0) * 1000.0, "none"))
-    log.info("math verifier: %d samples, %d distinct answers checked", len(rows), len(cache))
+    log.info("math verifier: %d samples, %d distinct answers, %d of them wrong by their keys (no math-verify)",
+             len(rows), len(cache), skipped)
     assert {r[5] for r in rows} <= set(EXTRACTIONS)
     return pd.DataFrame(rows, columns=["problem_id", "sample_index", "correct", "status", "extracted", "extraction",
                                        "verifier", "elapsed_ms", "isolation"])

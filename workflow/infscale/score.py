@@ -1,0 +1,128 @@
+"""The score stage: a reward per sample from each configured verifier, as `reward_<verifier>` columns of the merged
+table that the selection rule reads (Brown et al. 2024, arXiv 2407.21787, App. D: best-of-N and weighted vote on
+reward-model scores; Weaver, Saad-Falcon et al. 2025, arXiv 2506.18203: ensembles of several verifiers).
+
+Config `score.verifiers: {<name>: {kind, aggregation, ...}}` (off when absent; config/README.md):
+- `judge`: the policy model itself asked "is the last step correct? Yes/No" per step prefix, reward
+  P(Yes) / (P(Yes) + P(No)) from the first token's log-probabilities (search.prm.JudgePRM; real vLLM, runs on CPU);
+- `pooling`: a PRM/ORM on vLLM's pooling runner (`LLM(runner="pooling")`, `encode(pooling_task="token_classify")`,
+  search.prm.PoolingPRM; GPU);
+- `openai`: the same judge on any OpenAI-compatible chat endpoint that returns log-probabilities
+  (search.prm.OpenAIJudge over engines.OpenAIEngine).
+A solution is split into steps at `separator` (default "\\n\\n") and its step scores aggregated by `aggregation`
+(last, min, prod = the product, mean; search.prm.aggregate). Samples without steps (empty text) get NaN.
+
+Output: `SCORED` = the merged table (contracts.MERGED_COLUMNS, unchanged) plus one float column per verifier. When
+scoring is configured, the selection rule reads it instead of the merged table (`selection_input`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pandas as pd
+
+from . import config as cfg
+from . import io
+from .contracts import require_columns
+
+log = logging.getLogger(__name__)
+
+SCORED = "results/scored/{model}/{dataset}.parquet"
+MERGED = "results/merged/{model}/{dataset}.parquet"
+KINDS = ("judge", "pooling", "openai")
+DEFAULTS = {"aggregation": "last", "separator": "\n\n", "logprobs": 20}
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def verifiers(config: dict) -> dict[str, dict]:
+    """name → verifier spec with defaults filled in; {} when scoring is off."""
+    out = {}
+    for name, spec in ((config.get("score") or {}).get("verifiers") or {}).items():
+        if not _NAME.match(name):
+            raise ValueError(f"score.verifiers: name {name!r} must match {_NAME.pattern}")
+        if spec.get("kind") not in KINDS:
+            raise ValueError(f"score.verifiers.{name}.kind must be one of {', '.join(KINDS)}, got {spec.get('kind')!r}")
+        out[name] = {**DEFAULTS, **spec}
+    return out
+
+
+def enabled(config: dict, dataset: str) -> bool:
+    """Scoring runs for the datasets selection runs on (math) when any verifier is configured."""
+    return bool(verifiers(config)) and config["datasets"][dataset].get("domain") == "math"
+
+
+def selection_input(config: dict, model: str, dataset: str) -> str:
+    """The table the selection rule reads: the scored merged table when scoring is configured, else the merged one."""
+    return (SCORED if enabled(config, dataset) else MERGED).format(model=model, dataset=dataset)
+
+
+def needs_gpu(config: dict) -> bool:
+    return any(v["kind"] == "pooling" for v in verifiers(config).values())
+
+
+def job(config: dict, model: str, dataset: str) -> dict:
+    """Everything the score job needs from its own model entry and the `score` section."""
+    m = config["models"][model]
+    return {"model": model, "dataset": dataset, "source": m["source"], "engine_cfg": cfg.engine(config, model),
+            "verifiers": verifiers(config)}
+
+
+def make_scorers(job: dict, checkpoint_dir: str | None = None) -> dict:
+    """name → scorer (search.prm). Judges share one engine of the policy model, started only if one is asked."""
+    from .search.prm import make_prm
+
+    engine = None
+    out = {}
+    for name, spec in job["verifiers"].items():
+        if spec["kind"] == "judge" and engine is None:
+            from .engines import EngineError, VLLMEngine, make_engine
+            from .model import model_location
+
+            location, revision = model_location(job["source"], checkpoint_dir)
+            engine = make_engine(job["engine_cfg"], location, revision, job["source"])
+            if not isinstance(engine, VLLMEngine):
+                raise EngineError("a judge verifier needs the policy on vLLM (log-probabilities); "
+                                  "use kind: openai for an OpenAI-compatible endpoint")
+        out[name] = make_prm(spec, engine)
+    return out
+
+
+def score_table(problems: pd.DataFrame, samples: pd.DataFrame, merged: pd.DataFrame, specs: dict,
+                scorers: dict) -> pd.DataFrame:
+    """The merged table with one `reward_<name>` column per verifier (step scores aggregated per its spec)."""
+    from .search.prm import aggregate, split_steps
+
+    require_columns(samples, ["problem_id", "sample_index", "text"], "samples")
+    require_columns(merged, ["problem_id", "sample_index"], "merged")
+    questions = dict(zip(problems["problem_id"], problems["question"]))
+    texts = samples[["problem_id", "sample_index", "text"]]
+    rows = merged[["problem_id", "sample_index"]].merge(texts, on=["problem_id", "sample_index"], how="left")
+    if rows["text"].isna().any():
+        missing = rows[rows["text"].isna()].iloc[0]
+        raise ValueError(f"sample {missing['problem_id']}/{missing['sample_index']} of the merged table has no text "
+                         "in the samples")
+    out = merged.copy()
+    for name, spec in specs.items():
+        steps = [split_steps(t, spec["separator"]) for t in rows["text"]]
+        scored = scorers[name].score_all([questions[p] for p in rows["problem_id"]], steps)
+        out[f"reward_{name}"] = pd.array([aggregate(s, spec["aggregation"]) for s in scored.scores], dtype="float64")
+        log.info("verifier %s (%s): %d samples, %d steps, %d verifier prompt tokens", name, spec["kind"], len(steps),
+                 sum(map(len, steps)), sum(scored.prompt_tokens))
+    return out
+
+
+def score(problems_path: str, samples_paths: list[str], merged_path: str, out_path: str, job: dict,
+          checkpoint_dir: str | None = None, scorers: dict | None = None) -> pd.DataFrame:
+    """Stage entry point: read, score with every configured verifier, write the scored merged table atomically."""
+    problems = io.read_parquet(problems_path)
+    samples = pd.concat([io.read_parquet(p, columns=["problem_id", "sample_index", "text"]) for p in samples_paths],
+                        ignore_index=True)
+    merged = io.read_parquet(merged_path)
+    out = score_table(problems, samples, merged, job["verifiers"], scorers or make_scorers(job, checkpoint_dir))
+    io.write_parquet(out, out_path, {"model": job["model"], "dataset": job["dataset"],
+                                     "verifiers": {n: {k: v for k, v in s.items() if k != "api_key"}
+                                                   for n, s in job["verifiers"].items()},
+                                     "source": str(merged_path)})
+    return out

@@ -1,0 +1,29 @@
+# Rewards per sample from each configured verifier (`score.verifiers`; off when absent): the merged table plus one
+# reward_<verifier> column each (infscale.score). The selection rule reads this table when scoring is configured
+# (infscale.score.selection_input). Needs common.smk (config lookups, shard_files, model_checkpoint).
+from infscale import score as infscale_score
+
+
+rule score:
+    input:
+        problems="results/problems/{dataset}.parquet",
+        samples=shard_files("samples"),
+        merged="results/merged/{model}/{dataset}.parquet",
+        model=model_checkpoint,
+    output:
+        infscale_score.SCORED,
+    params:
+        job=lambda wc: infscale_score.job(config, wc.model, wc.dataset),
+    log:
+        "results/logs/score/{model}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/score/{model}/{dataset}.tsv"
+    threads: 8  # scaled down to --cores locally
+    resources:
+        gpu=int(infscale_score.needs_gpu(config)),
+        mem_mb=16000,
+        runtime=lambda wc, attempt: 120 * attempt,
+    conda:
+        "../../envs/generate.yaml"
+    script:
+        "../scripts/score.py"
