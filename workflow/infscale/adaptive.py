@@ -66,3 +66,78 @@ def write_adaptive(merged_path, out_csv, solved=SOLVED) -> pd.DataFrame:
     t = simulate(io.read_parquet(merged_path, columns=["problem_id", "sample_index", "correct"]), solved=solved)
     io.write_csv(t, out_csv)
     return t
+
+
+# ---- the live policy (datasets.<d>.adaptive): which problems the next shard samples ----
+POLICIES = ("reset_discard", "hardest")
+PLAN_COLUMNS = ["problem_id", "start", "stop"]
+
+
+def tally(problem_ids, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Per problem (in the problems table's order): n, the samples drawn so far, and c, the correct ones.
+
+    A problem's samples are its indices 0 … n−1, whichever policy drew them; a gap means a lost shard."""
+    require_columns(verdicts, ["problem_id", "sample_index", "correct"], "verdicts")
+    g = verdicts.groupby("problem_id")
+    t = pd.DataFrame({"n": g.size(), "c": g["correct"].sum(), "top": g["sample_index"].max() + 1})
+    unknown = t.index.difference(pd.Index(problem_ids))
+    if len(unknown):
+        raise ContractError(f"adaptive: verdicts name problem(s) not in the problems table: {', '.join(map(str, unknown[:3]))}")
+    if (t["n"] != t["top"]).any():
+        bad = t.index[t["n"] != t["top"]][0]
+        raise ContractError(f"adaptive: problem {bad} has {t.loc[bad, 'n']} verdicts but indices up to "
+                            f"{t.loc[bad, 'top'] - 1}: its samples are not 0 … n−1")
+    t = t.reindex(pd.Index(problem_ids, name="problem_id"), fill_value=0)
+    return t[["n", "c"]].astype(np.int64).reset_index()
+
+
+def next_shard(problem_ids, verdicts: pd.DataFrame, *, policy: str, solved: int,
+               samples_per_shard: int) -> pd.DataFrame:
+    """The next shard's plan: for each chosen problem, the sample indices [start, stop) it gets.
+
+    With no verdicts yet (shard 0) every problem gets S samples. After that only the problems solved fewer than
+    `solved` times continue, from their next unused index:
+    - reset_discard (Meir et al. 2026, arXiv 2601.21522): S samples each, so solved problems cost nothing more;
+    - hardest (Kazdan et al. 2025, arXiv 2510.05197): the uniform shard's budget P·S is split over them, the
+      remainder one each to the ones with the fewest successes (then the fewest samples, then table order).
+    An empty plan means every problem is done, and no later shard is scheduled.
+    """
+    if policy not in POLICIES:
+        raise ContractError(f"adaptive: unknown policy {policy!r} (one of {', '.join(POLICIES)})")
+    t = tally(problem_ids, verdicts)
+    S = int(samples_per_shard)
+    if verdicts.empty:
+        return pd.DataFrame({"problem_id": t["problem_id"], "start": 0, "stop": S})[PLAN_COLUMNS]
+    open_ = t[t["c"] < int(solved)].copy()
+    if policy == "reset_discard" or open_.empty:
+        each = np.full(len(open_), S, dtype=np.int64)
+    else:
+        open_["order"] = np.arange(len(open_))
+        open_ = open_.sort_values(["c", "n", "order"], kind="stable")
+        budget = len(t) * S
+        each = np.full(len(open_), budget // len(open_), dtype=np.int64)
+        each[: budget % len(open_)] += 1
+        open_ = open_.assign(each=each).sort_values("order")
+        each = open_["each"].to_numpy()
+    plan = pd.DataFrame({"problem_id": open_["problem_id"].to_numpy(), "start": open_["n"].to_numpy(),
+                         "stop": open_["n"].to_numpy() + each})
+    return plan[plan["stop"] > plan["start"]].reset_index(drop=True)[PLAN_COLUMNS]
+
+
+def read_plan(path) -> pd.DataFrame:
+    """A plan written by write_next_shard."""
+    plan = pd.read_csv(path, dtype={"problem_id": str})
+    require_columns(plan, PLAN_COLUMNS, f"adaptive plan {path}")
+    return plan
+
+
+def write_next_shard(problems_path, verdict_paths, out_csv, *, samples_per_shard: int, policy: str,
+                     solved: int = 1) -> pd.DataFrame:
+    """The adaptive_shard checkpoint: the problems and the verdicts of every earlier shard in, the plan out."""
+    ids = io.read_parquet(problems_path, columns=["problem_id"])["problem_id"].tolist()
+    cols = ["problem_id", "sample_index", "correct"]
+    parts = [io.read_parquet(p, columns=cols) for p in verdict_paths]
+    verdicts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    plan = next_shard(ids, verdicts, policy=policy, solved=solved, samples_per_shard=samples_per_shard)
+    io.write_csv(plan, out_csv)
+    return plan
