@@ -49,3 +49,124 @@ def test_stage_on_a_merged_parquet(tmp_path):
 def test_empty_table_is_one_clear_error(tmp_path):
     with pytest.raises(ContractError, match="no rows"):
         adaptive.simulate(pd.DataFrame({"problem_id": [], "sample_index": [], "correct": []}))
+
+
+# ---- the live policy: the plan of each next shard, generation from a plan, the checkpoint in the real DAG ----
+def _verdicts(rows):
+    """Verdict rows (problem_id, sample_index, correct) for problems with the given outcomes in index order."""
+    return pd.DataFrame([{"problem_id": p, "sample_index": i, "correct": bool(o)}
+                         for p, outs in rows.items() for i, o in enumerate(outs)],
+                        columns=["problem_id", "sample_index", "correct"])
+
+
+IDS = ["a", "b", "c", "d"]
+
+
+def test_first_shard_samples_every_problem():
+    plan = adaptive.next_shard(IDS, _verdicts({}), policy="hardest", solved=1, samples_per_shard=4)
+    assert plan.values.tolist() == [[p, 0, 4] for p in IDS]
+
+
+def test_reset_discard_stops_problems_solved_s_times():
+    v = _verdicts({"a": [0, 1, 0, 0], "b": [0, 0, 0, 0], "c": [1, 1, 0, 0], "d": [0, 0, 0, 0, 1, 0, 0, 0]})
+    # d has 8 samples already (hardest gave it more): its next range starts at 8
+    plan = adaptive.next_shard(IDS, v, policy="reset_discard", solved=1, samples_per_shard=4)
+    assert plan.values.tolist() == [["b", 4, 8]]
+    plan2 = adaptive.next_shard(IDS, v, policy="reset_discard", solved=2, samples_per_shard=4)
+    assert plan2.values.tolist() == [["a", 4, 8], ["b", 4, 8], ["d", 8, 12]]
+    assert adaptive.next_shard(IDS, _verdicts({p: [1] * 4 for p in IDS}), policy="reset_discard", solved=1,
+                               samples_per_shard=4).empty
+
+
+def test_hardest_moves_the_uniform_budget_to_the_unsolved():
+    v = _verdicts({"a": [0, 1, 0, 0], "b": [0, 0, 0, 0], "c": [1, 1, 0, 0], "d": [0, 0, 0, 0]})
+    plan = adaptive.next_shard(IDS, v, policy="hardest", solved=1, samples_per_shard=4).set_index("problem_id")
+    assert (plan["stop"] - plan["start"]).sum() == 4 * 4  # the uniform shard's budget P·S
+    assert plan.loc["b"].tolist() == [4, 12] and plan.loc["d"].tolist() == [4, 12]
+    # solved=2: a (1 success), b and d (0) continue; 16 = 6 + 5 + 5, the extra sample to the fewest successes
+    plan2 = adaptive.next_shard(IDS, v, policy="hardest", solved=2, samples_per_shard=4).set_index("problem_id")
+    assert (plan2["stop"] - plan2["start"]).to_dict() == {"a": 5, "b": 6, "d": 5}
+
+
+def test_bad_verdicts_and_policy_are_one_clear_error():
+    with pytest.raises(ContractError, match="not 0 … n−1"):
+        adaptive.next_shard(IDS, _verdicts({"a": [0, 0]}).assign(sample_index=[0, 5]), policy="hardest", solved=1,
+                            samples_per_shard=2)
+    with pytest.raises(ContractError, match="not in the problems table"):
+        adaptive.next_shard(IDS, _verdicts({"z": [0]}), policy="hardest", solved=1, samples_per_shard=2)
+    with pytest.raises(ContractError, match="unknown policy"):
+        adaptive.next_shard(IDS, _verdicts({}), policy="greedy", solved=1, samples_per_shard=2)
+
+
+class _SeedEcho:
+    """Stands in for the engine: the text is a function of the seed only, as with a seeded vLLM sampler (the real
+    engine's seed behaviour is tested in tests/test_generate.py)."""
+    tokenizer = None
+    info = {"package": "echo"}
+
+    def generate(self, prompts, sampling, seeds):
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(text=f"{p[-1]['content'][:8]}|{s}", prompt_tokens=1, completion_tokens=1,
+                                finish_reason="stop") for p, s in zip(prompts, seeds)]
+
+
+def _problems_table(ids=IDS):
+    return pd.DataFrame({"problem_id": ids, "question": [f"question {p}" for p in ids], "domain": "math",
+                         "reference": "1"})
+
+
+def _gen(plan=None, shard=0):
+    from infscale.generate import generate_shard
+
+    df, _ = generate_shard(_problems_table(), _SeedEcho(), model="m", dataset="d", shard=shard, samples_per_shard=4,
+                           sampling={}, prompt_cfg={}, chat=True, model_source={}, plan=plan)
+    return df
+
+
+def test_a_problems_samples_are_the_same_whichever_policy_drew_them():
+    from infscale.contracts import sample_seed
+
+    uniform = pd.concat([_gen(shard=s) for s in range(4)]).set_index(["problem_id", "sample_index"])
+    v = _verdicts({"a": [0, 1, 0, 0], "b": [0, 0, 0, 0], "c": [1, 1, 0, 0], "d": [0, 0, 0, 0]})
+    drawn = []
+    for policy in adaptive.POLICIES:
+        plan = adaptive.next_shard(IDS, v, policy=policy, solved=1, samples_per_shard=4)
+        got = _gen(plan, shard=1).set_index(["problem_id", "sample_index"])
+        assert set(got.index.get_level_values(0)) == {"b", "d"}
+        pd.testing.assert_frame_equal(got, uniform.loc[got.index])  # same text and seed as uniform sampling
+        assert all(got["seed"] == [sample_seed("m", "d", p, i) for p, i in got.index])
+        drawn.append(got)
+    assert len(drawn[1]) == 2 * len(drawn[0])  # hardest spends the uniform budget on the two unsolved problems
+
+
+def test_unknown_problem_in_a_plan_is_one_clear_error():
+    with pytest.raises(ContractError, match="not in the problems table"):
+        _gen(pd.DataFrame({"problem_id": ["zz"], "start": [0], "stop": [4]}))
+
+
+def test_estimators_with_unequal_n():
+    """Adaptive shards leave n differing per problem: coverage is exact only for k ≤ min n (NaN beyond), the mixed
+    curve says which values are forecasts, and selection refuses k beyond the smallest n."""
+    from infscale import coverage, forecast, selection
+
+    n, c = np.array([4, 4, 12, 12]), np.array([0, 1, 0, 1])
+    ks = np.array([1, 2, 4, 8, 12])
+    cov = coverage.coverage_from_counts(n, c, ks)
+    exact = coverage.pass_at_k(n, c, ks)
+    assert np.allclose(cov[:3], exact[:, :3].mean(axis=0)) and np.isnan(cov[3:]).all()
+    assert np.isnan(exact[:2, 3:]).all() and not np.isnan(exact[2:, 3:]).any()  # pass@k only where k ≤ n_i
+    fit = forecast.fit("beta_binomial", n, c, n_boot=0)
+    mixed, is_exact = forecast.coverage_mixed(n, c, ks, fit)
+    assert is_exact.tolist() == [True, True, True, False, False]
+    assert np.allclose(mixed[:3], cov[:3])
+    # beyond min n: exact pass@k where k ≤ n_i (c, d); b (solved in its 4) counts 1; a (unsolved in 4) gets the
+    # forecast chance of a success in 12 given none in 4, 1 − S(12)/S(4)
+    S = fit.survival(np.array([4, 12]))
+    assert mixed[4] == pytest.approx(((1 - S[1] / S[0]) + 1 + 0 + 1) / 4)
+    assert 0 < 1 - S[1] / S[0] < 1
+    m = _verdicts({"a": [1, 0, 1, 0], "b": [0, 0, 1, 0], "c": [0] * 12, "d": [0] * 11 + [1]}).assign(
+        extracted=lambda d: np.where(d["correct"], "1", "2"))
+    assert selection.selection_curve(m, [4], trials=5)["k"].eq(4).all()
+    with pytest.raises(ValueError, match="smallest per-problem sample count"):
+        selection.selection_curve(m, [8], trials=5)
