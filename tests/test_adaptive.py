@@ -170,3 +170,58 @@ def test_estimators_with_unequal_n():
     assert selection.selection_curve(m, [4], trials=5)["k"].eq(4).all()
     with pytest.raises(ValueError, match="smallest per-problem sample count"):
         selection.selection_curve(m, [8], trials=5)
+
+
+def test_checkpoint_in_the_real_dag_is_resumable_and_stops_when_done(tmp_path):
+    """The real Snakefile with datasets.gsm8k.adaptive on: 4 problems, 3 shards of 4. Shards are written by hand
+    (generation has its own tests), so this checks the DAG: each plan follows the verdicts before it, a finished
+    shard is never redone, and no shard is scheduled after the first empty plan."""
+    import yaml
+
+    from infscale.contracts import sample_seed
+    from workflow_helpers import ROOT, copy_workflow, job_counts, snakemake, write_config
+
+    cfg = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
+    cfg.pop("search", None)
+    ds = cfg["datasets"]["gsm8k"]
+    ds.update(subset={"n": 4, "seed": 0}, samples=12, samples_per_shard=4,
+              adaptive={"policy": "reset_discard", "solved": 1})
+    cfg["datasets"] = {"gsm8k": ds}
+    cfg["models"] = {"m": {"source": {"hf": "HuggingFaceTB/SmolLM2-135M-Instruct"}, "chat": True}}
+    wd = copy_workflow(tmp_path / "wf")
+    conf = str(write_config(wd, cfg))
+    merged = "results/merged/m/gsm8k.parquet"
+
+    def plan(s):
+        snakemake(wd, f"results/adaptive/m/gsm8k/{s}.csv", "--configfile", conf)
+        return adaptive.read_plan(wd / f"results/adaptive/m/gsm8k/{s}.csv")
+
+    def shard(s, plan_, solved):
+        rows = [(p, i) for p, a, b in plan_.itertuples(index=False) for i in range(a, b)]
+        pid, idx = [r[0] for r in rows], [r[1] for r in rows]
+        ok = [p in solved for p in pid]
+        io.write_parquet(pd.DataFrame({
+            "problem_id": pid, "sample_index": idx, "text": "x", "prompt_tokens": 1, "completion_tokens": 1,
+            "finish_reason": "stop", "seed": [sample_seed("m", "gsm8k", p, i) for p, i in rows]}),
+            wd / f"results/samples/m/gsm8k/{s}.parquet")
+        io.write_parquet(pd.DataFrame({
+            "problem_id": pid, "sample_index": idx, "correct": ok, "status": ["correct" if o else "wrong" for o in ok],
+            "extracted": "1", "verifier": "math", "elapsed_ms": 1.0, "isolation": "none"}),
+            wd / f"results/verdicts/m/gsm8k/{s}.parquet")
+
+    p0 = plan(0)
+    ids = p0["problem_id"].tolist()
+    assert len(ids) == 4 and p0[["start", "stop"]].values.tolist() == [[0, 4]] * 4
+    shard(0, p0, solved=set(ids[:2]))
+    # shard 0 is done: the next run plans shard 1 and does not redo shard 0
+    dry = job_counts(snakemake(wd, "-n", merged, "--configfile", conf).stdout)
+    assert dry.get("adaptive_shard") == 1 and "generate_shard" not in dry and "verify_shard" not in dry
+    p1 = plan(1)
+    assert p1.values.tolist() == [[p, 4, 8] for p in ids[2:]]
+    shard(1, p1, solved=set(ids))  # every problem solved: shard 2's plan is empty, so shard 2 never runs
+    snakemake(wd, merged, "--configfile", conf)
+    m = io.read_parquet(wd / merged)
+    assert sorted(m["shard"].unique()) == [0, 1] and len(m) == 4 * 4 + 2 * 4
+    assert adaptive.read_plan(wd / "results/adaptive/m/gsm8k/2.csv").empty
+    assert not (wd / "results/samples/m/gsm8k/2.parquet").exists()
+    assert job_counts(snakemake(wd, "-n", merged, "--configfile", conf).stdout) == {}
