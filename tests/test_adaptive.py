@@ -225,3 +225,26 @@ def test_checkpoint_in_the_real_dag_is_resumable_and_stops_when_done(tmp_path):
     assert adaptive.read_plan(wd / "results/adaptive/m/gsm8k/2.csv").empty
     assert not (wd / "results/samples/m/gsm8k/2.parquet").exists()
     assert job_counts(snakemake(wd, "-n", merged, "--configfile", conf).stdout) == {}
+
+
+def test_replay_runs_the_live_policy_on_stored_samples():
+    # a: first success at index 1, b: never, c: at index 0 — 8 stored samples each, shards of 2
+    out = np.zeros((3, 8), bool)
+    out[0, 1] = out[0, 5] = out[2, 0] = True
+    rd = adaptive.replay(["a", "b", "c"], out, policy="reset_discard", solved=1, samples_per_shard=2, shards=4)
+    assert rd["samples_spent"].tolist() == [6, 8, 10, 12] and rd["problems_sampled"].tolist() == [3, 1, 1, 1]
+    assert rd["coverage"].tolist() == pytest.approx([2 / 3] * 4)
+    hard = adaptive.replay(["a", "b", "c"], out, policy="hardest", solved=1, samples_per_shard=2, shards=4)
+    # b, the one unsolved problem, gets the whole budget 3 × 2 (indices 2..7); then the stored 8 have run out
+    assert hard["samples_spent"].tolist() == [6, 12] and hard["truncated"].tolist() == [False, True]
+    # uniform needs k = 2 (3 × 2 samples) for 2/3: the first shard already matches it, so no saving there
+    vs = adaptive.versus_uniform(rd, out)
+    assert vs["uniform_samples"].tolist() == [6] * 4 and vs["saving"].iloc[0] == 0
+    assert np.isnan(adaptive.versus_uniform(pd.DataFrame({"samples_spent": [1], "coverage": [1.0]}), out)
+                    ["uniform_samples"].iloc[0])
+
+
+def test_progress_of_a_live_run_by_shard():
+    m = _verdicts({"a": [0, 1, 0, 0], "b": [0, 0, 0, 0], "c": [1, 1]}).assign(shard=lambda d: d["sample_index"] // 2)
+    p = adaptive.progress(m)
+    assert p.values.tolist() == [[0, 3, 6, 2 / 3], [1, 2, 10, 2 / 3]]

@@ -102,11 +102,17 @@ def next_shard(problem_ids, verdicts: pd.DataFrame, *, policy: str, solved: int,
       remainder one each to the ones with the fewest successes (then the fewest samples, then table order).
     An empty plan means every problem is done, and no later shard is scheduled.
     """
+    return plan_from_tally(tally(problem_ids, verdicts), policy=policy, solved=solved,
+                           samples_per_shard=samples_per_shard)
+
+
+def plan_from_tally(t: pd.DataFrame, *, policy: str, solved: int, samples_per_shard: int) -> pd.DataFrame:
+    """next_shard's decision from the per-problem tally (problem_id, n, c), shared by the live checkpoint and the
+    replay on stored samples."""
     if policy not in POLICIES:
         raise ContractError(f"adaptive: unknown policy {policy!r} (one of {', '.join(POLICIES)})")
-    t = tally(problem_ids, verdicts)
     S = int(samples_per_shard)
-    if verdicts.empty:
+    if not t["n"].any():
         return pd.DataFrame({"problem_id": t["problem_id"], "start": 0, "stop": S})[PLAN_COLUMNS]
     open_ = t[t["c"] < int(solved)].copy()
     if policy == "reset_discard" or open_.empty:
@@ -141,3 +147,69 @@ def write_next_shard(problems_path, verdict_paths, out_csv, *, samples_per_shard
     plan = next_shard(ids, verdicts, policy=policy, solved=solved, samples_per_shard=samples_per_shard)
     io.write_csv(plan, out_csv)
     return plan
+
+
+# ---- measuring the live policy: its progress shard by shard, and uniform sampling's spend for the same coverage ----
+def progress(merged: pd.DataFrame) -> pd.DataFrame:
+    """After each shard of a run: samples spent so far, problems sampled in that shard, coverage so far (the share
+    of problems with a correct sample)."""
+    require_columns(merged, ["problem_id", "shard", "correct"], "merged table")
+    P = merged["problem_id"].nunique()
+    rows, solved = [], set()
+    spent = 0
+    for shard, g in merged.groupby("shard", sort=True):
+        spent += len(g)
+        solved |= set(g.loc[g["correct"].astype(bool), "problem_id"])
+        rows.append({"shard": int(shard), "problems_sampled": g["problem_id"].nunique(), "samples_spent": spent,
+                     "coverage": len(solved) / P})
+    return pd.DataFrame(rows)
+
+
+def outcomes_matrix(merged: pd.DataFrame) -> tuple[list, np.ndarray]:
+    """(problem ids, problems × n bool matrix of `correct` in sample_index order); every problem needs the same n."""
+    require_columns(merged, ["problem_id", "sample_index", "correct"], "merged table")
+    df = merged.sort_values(["problem_id", "sample_index"], kind="stable")
+    n = df.groupby("problem_id", sort=True).size()
+    if n.nunique() != 1:
+        raise ContractError("adaptive: replaying needs the same number of stored samples for every problem")
+    return n.index.tolist(), df["correct"].astype(bool).to_numpy().reshape(len(n), int(n.iloc[0]))
+
+
+def replay(ids, outcomes: np.ndarray, *, policy: str, solved: int, samples_per_shard: int,
+           shards: int) -> pd.DataFrame:
+    """The live policy (plan_from_tally) run on stored outcomes in index order: each plan's samples are the
+    stored ones at those indices. A plan asking beyond the stored samples is cut there (`truncated`), and the
+    replay ends when a plan would draw nothing new."""
+    P, N = outcomes.shape
+    cum = np.concatenate([np.zeros((P, 1), np.int64), np.cumsum(outcomes, axis=1)], axis=1)  # cum[i, n] = c_i
+    n = np.zeros(P, np.int64)
+    rows = []
+    for shard in range(shards):
+        t = pd.DataFrame({"problem_id": ids, "n": n, "c": cum[np.arange(P), n]})
+        plan = plan_from_tally(t, policy=policy, solved=solved, samples_per_shard=samples_per_shard)
+        if plan.empty:
+            break
+        pos = pd.Index(ids).get_indexer(plan["problem_id"])
+        stop = plan["stop"].to_numpy()
+        truncated = bool((stop > N).any())
+        if (np.minimum(stop, N) <= n[pos]).all():  # the stored samples ran out before the policy stopped
+            rows[-1]["truncated"] = True
+            break
+        n[pos] = np.minimum(stop, N)
+        rows.append({"shard": shard, "problems_sampled": len(plan), "samples_spent": int(n.sum()),
+                     "coverage": float((cum[np.arange(P), n] > 0).mean()), "truncated": truncated})
+    return pd.DataFrame(rows)
+
+
+def versus_uniform(steps: pd.DataFrame, uniform_outcomes: np.ndarray) -> pd.DataFrame:
+    """Beside each step of an adaptive run, what uniform sampling of the same stored samples (every problem its
+    first k, in index order) spends to reach the same coverage: P × the smallest k that does (NaN if none)."""
+    P, N = uniform_outcomes.shape
+    first = np.where(uniform_outcomes.any(axis=1), uniform_outcomes.argmax(axis=1) + 1, N + 1)
+    cov_k = np.array([(first <= k).mean() for k in range(1, N + 1)])
+    need = [int(np.searchsorted(cov_k, c - 1e-12) + 1) if c <= cov_k[-1] + 1e-12 else np.nan
+            for c in steps["coverage"]]
+    out = steps.copy()
+    out["uniform_samples"] = [P * k if k == k else np.nan for k in need]
+    out["saving"] = 1.0 - out["samples_spent"] / out["uniform_samples"]
+    return out
