@@ -1,4 +1,8 @@
-"""Adaptive sampling, simulated on stored samples in index order (issue 15, item 4: the measurement part).
+"""Adaptive sampling (issue 15, item 4): the live policy that plans each next shard, and its simulation on stored
+samples in index order.
+
+The live policy (datasets.<d>.adaptive, opt-in) is next_shard / plan_from_tally, called by the adaptive_shard
+checkpoint after every shard; replay runs the same decision on stored outcomes. The simulation below predates it:
 
 Reset-and-Discard (Meir et al. 2026, arXiv 2601.21522) stops sampling a problem once it is solved `s` times.
 Giving each round's samples only to the problems still unsolved (the budget moves to the hardest problems, as
