@@ -5,6 +5,7 @@ coverage uniform sampling reaches, on the stored samples in index order.
   contract's layout as the release import writes it), drawn from the pass-rate shapes of the backtest: MATH-like
   p ~ Beta(0.3, 3) and CodeContests-like (60% never solvable, the rest Beta(0.2, 20)). Each policy's live
   decision (infscale.adaptive.plan_from_tally) is replayed in shards of 100.
+- `--replay MERGED...`: the same replay on stored merged tables, e.g. imported releases.
 - `--live UNIFORM ADAPTIVE...`: merged tables of real runs (the same model, dataset and K, one sampled uniformly,
   the others under an adaptive policy). Prints each adaptive run's progress shard by shard beside uniform
   sampling's spend for the same coverage, and checks that every sample both runs drew is the same sample
@@ -46,17 +47,25 @@ def _headline(vs: pd.DataFrame, target: float, uniform_total: int) -> dict:
             "final_coverage": float(vs["coverage"].iloc[-1]), "final_spent": int(vs["samples_spent"].iloc[-1])}
 
 
+def replay_all(name: str, merged: pd.DataFrame, shard_size: int = S) -> dict:
+    """Every policy's live decision replayed on one stored merged table (every problem the same n)."""
+    ids, o = adaptive.outcomes_matrix(merged)
+    target, total, n = float(o.any(axis=1).mean()), o.size, o.shape[1]
+    out = {}
+    for policy, s in POLICIES:
+        steps = adaptive.replay(ids, o, policy=policy, solved=s, samples_per_shard=shard_size,
+                                shards=-(-n // shard_size))
+        res = _headline(adaptive.versus_uniform(steps, o), target, total)
+        out[f"{name}/{policy}/s={s}"] = res
+        print(f"{name} {policy} s={s}: uniform coverage at k={n} {target:.3f} with {total:,} samples; policy "
+              f"reaches it with {res['samples_spent']:,} ({res['saving']:.0%} fewer)")
+    return out
+
+
 def synthetic() -> dict:
     out = {}
     for name, (a, b, never) in SETS.items():
-        ids, o = adaptive.outcomes_matrix(release_shaped(a, b, never))
-        target = float(o.any(axis=1).mean())
-        for policy, s in POLICIES:
-            steps = adaptive.replay(ids, o, policy=policy, solved=s, samples_per_shard=S, shards=N // S)
-            res = _headline(adaptive.versus_uniform(steps, o), target, P * N)
-            out[f"{name}/{policy}/s={s}"] = res
-            print(f"{name} {policy} s={s}: uniform coverage at k={N} {target:.3f} with {P * N:,} samples; policy "
-                  f"reaches it with {res['samples_spent']:,} ({res['saving']:.0%} fewer)")
+        out |= replay_all(name, release_shaped(a, b, never))
     return out
 
 
@@ -84,10 +93,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--synthetic", action="store_true")
     ap.add_argument("--live", nargs="+", metavar="MERGED")
+    ap.add_argument("--replay", nargs="+", metavar="MERGED", help="stored merged tables (e.g. imported releases)")
+    ap.add_argument("--shard-size", type=int, default=S)
     a = ap.parse_args()
     res = {}
     if a.synthetic:
         res["synthetic"] = synthetic()
+    for path in a.replay or []:
+        res.setdefault("replay", {}).update(replay_all(path, io.read_parquet(path), a.shard_size))
     if a.live:
         res["live"] = live(a.live[0], a.live[1:])
     path = Path("results/bench/adaptive.json")
