@@ -248,3 +248,24 @@ def test_progress_of_a_live_run_by_shard():
     m = _verdicts({"a": [0, 1, 0, 0], "b": [0, 0, 0, 0], "c": [1, 1]}).assign(shard=lambda d: d["sample_index"] // 2)
     p = adaptive.progress(m)
     assert p.values.tolist() == [[0, 3, 6, 2 / 3], [1, 2, 10, 2 / 3]]
+
+
+def test_realized_coverage_of_an_adaptive_run_is_unbiased_where_pass_at_k_is_not():
+    """Reset-and-Discard with shards of 1 on problems of pass rate 1/2: the run's own index-order coverage at k = 1
+    averages 1/2, while Chen et al.'s pass@1 = c/n on the stopped (n_i, c_i) averages E[1/T] = ln 2 ≈ 0.69."""
+    from infscale import coverage
+
+    rng = np.random.default_rng(0)
+    P, K = 4000, 30
+    ids, outs = [f"q{i}" for i in range(P)], rng.random((P, K)) < 0.5
+    plan = adaptive.replay(ids, outs, policy="reset_discard", solved=1, samples_per_shard=1, shards=K)
+    n = np.where(outs.any(axis=1), outs.argmax(axis=1) + 1, K)  # what each problem was given
+    m = pd.DataFrame([{"problem_id": p, "sample_index": j, "correct": bool(outs[i, j])}
+                      for i, p in enumerate(ids) for j in range(n[i])])
+    assert plan["samples_spent"].iloc[-1] == len(m)
+    assert adaptive.realized_coverage(m, [1])[0] == pytest.approx(0.5, abs=0.03)
+    pp = coverage.per_problem(m)
+    assert coverage.pass_at_k(pp["n"], pp["c"], [1]).mean() == pytest.approx(np.log(2), abs=0.03)
+    # b never solved in its 5 samples: coverage at k = 6 is unknown
+    assert adaptive.realized_coverage(_hand(), [1, 2, 5, 6])[:3].tolist() == pytest.approx([1 / 3, 2 / 3, 2 / 3])
+    assert np.isnan(adaptive.realized_coverage(_hand(), [6])[0])

@@ -217,3 +217,18 @@ def versus_uniform(steps: pd.DataFrame, uniform_outcomes: np.ndarray) -> pd.Data
     out["uniform_samples"] = [P * k if k == k else np.nan for k in need]
     out["saving"] = 1.0 - out["samples_spent"] / out["uniform_samples"]
     return out
+
+
+def realized_coverage(merged: pd.DataFrame, ks) -> np.ndarray:
+    """Coverage of an adaptive run at each k, read in index order: the share of problems whose first correct sample
+    is among their first k. It is unbiased whatever the policy stopped, since a problem's first k samples do not
+    depend on whether later ones were drawn. It is NaN where some problem has neither a success nor k samples.
+
+    Chen et al.'s pass@k on (n_i, c_i) is not unbiased here: a problem that stopped has its success in its last
+    shard by construction, so its pass@k for k < n_i is too high. The maximum-likelihood fits are unaffected (a
+    stopping rule that depends only on observed outcomes leaves the likelihood unchanged)."""
+    t, n = stop_times(merged, 1)
+    ks = np.asarray(ks, dtype=np.int64).reshape(-1)
+    known = (t[None, :] <= n[None, :]) | (n[None, :] >= ks[:, None])
+    cov = (t[None, :] <= ks[:, None]).mean(axis=1)
+    return np.where(known.all(axis=1), cov, np.nan)
