@@ -26,7 +26,7 @@ def merged_frame(model, dataset, n_problems=30, n=64, skill=1.0, seed=0, reward=
             rows.append({"model": model, "dataset": dataset, "problem_id": f"q{i:03d}", "sample_index": s,
                          "shard": s // 32, "prompt_tokens": 200 + 3 * i, "completion_tokens": int(rng.integers(50, 150)),
                          "finish_reason": "stop", "correct": ok, "status": "correct" if ok else "wrong",
-                         "extracted": ans, "verifier": "math",
+                         "extracted": ans, "extraction": "format", "verifier": "math",
                          **({"reward": float(rng.normal(1.0 if ok else 0.0, 0.7))} if reward else {})})
     df = pd.DataFrame(rows)
     return df[MERGED_COLUMNS + (["reward"] if reward else [])]

@@ -206,7 +206,7 @@ def test_checkpoint_in_the_real_dag_is_resumable_and_stops_when_done(tmp_path):
             wd / f"results/samples/m/gsm8k/{s}.parquet")
         io.write_parquet(pd.DataFrame({
             "problem_id": pid, "sample_index": idx, "correct": ok, "status": ["correct" if o else "wrong" for o in ok],
-            "extracted": "1", "verifier": "math", "elapsed_ms": 1.0, "isolation": "none"}),
+            "extracted": "1", "extraction": "format", "verifier": "math", "elapsed_ms": 1.0, "isolation": "none"}),
             wd / f"results/verdicts/m/gsm8k/{s}.parquet")
 
     p0 = plan(0)

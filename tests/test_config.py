@@ -26,6 +26,15 @@ def test_shipped_configs_validate():
     (lambda c: c["models"]["smollm2-135m"].__setitem__("datasets", ["gsm9k"]), "unknown dataset 'gsm9k'"),
     (lambda c: c["models"]["smollm2-135m"]["source"].__setitem__("hf", "x/y"), "must have exactly one of"),
     (lambda c: c["datasets"]["gsm8k"]["subset"].__setitem__("n", 0), "'datasets.gsm8k.subset.n'"),
+    # the dataset's verifier mapping is closed: an unknown key (a typo, or a name from another tool) stops the run
+    (lambda c: c["datasets"]["gsm8k"].__setitem__("verifier", {"tolerance": 0.01}),
+     "'datasets.gsm8k.verifier.tolerance' is not allowed here; allowed: abs_tol, cache, code, extraction, lean4, "
+     "rel_tol, sandbox, swebench, timeout_s"),
+    (lambda c: c["datasets"]["gsm8k"].__setitem__("verifier", {"extraction": "loose"}),
+     "'datasets.gsm8k.verifier.extraction' = 'loose' is not allowed; allowed: strict, lenient"),
+    (lambda c: c["datasets"]["gsm8k"].__setitem__("verifier", {"rel_tol": -1}), "'datasets.gsm8k.verifier.rel_tol'"),
+    (lambda c: c["datasets"]["gsm8k"].__setitem__("verifier", {"sandbox": {"isolaton": "none"}}),
+     "'datasets.gsm8k.verifier.sandbox.isolaton' is not allowed"),
 ])
 def test_bad_config_gives_one_line_naming_the_key(mutate, needle):
     cfg = copy.deepcopy(DEMO)
@@ -35,6 +44,17 @@ def test_bad_config_gives_one_line_naming_the_key(mutate, needle):
     msg = str(e.value)
     assert needle in msg
     assert "\n" not in msg
+
+
+def test_verifier_keys_validate_and_reach_the_verifier():
+    cfg = copy.deepcopy(DEMO)
+    cfg["datasets"]["gsm8k"]["verifier"] = {"extraction": "lenient", "rel_tol": 1e-3, "abs_tol": 0.01,
+                                            "timeout_s": 2, "cache": False}
+    C.validate(cfg)
+    opts = C.verify_options(cfg, "gsm8k")
+    assert opts["extraction"] == "lenient" and opts["rel_tol"] == 1e-3 and opts["style"] == "gsm8k"
+    assert C.lenient_extraction(cfg, "gsm8k") and not C.lenient_extraction(cfg, "math500")
+    assert C.verify_options(cfg, "math500")["style"] == "minerva"
 
 
 def test_lookups_use_only_own_entries():

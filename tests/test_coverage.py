@@ -120,3 +120,52 @@ def test_discard_attempts_is_the_expected_stopping_time():
         assert discard_attempts([n], [c], [k])[0] == pytest.approx(np.mean(stops))
     # a solved-every-time problem costs 1 attempt, a never-solved one k
     assert discard_attempts([5, 5], [5, 0], [4])[0] == pytest.approx((1 + 4) / 2)
+
+
+def _merged_with_extraction():
+    # p1: solved only by fallback-extracted answers; p2: solved in format; p3: never solved
+    rows = []
+    for pid, verdicts in {"p1": [(True, "fallback"), (False, "none"), (False, "format"), (False, "none")],
+                          "p2": [(True, "format"), (True, "fallback"), (False, "format"), (False, "none")],
+                          "p3": [(False, "none")] * 4}.items():
+        for i, (ok, how) in enumerate(verdicts):
+            rows.append({"problem_id": pid, "sample_index": i, "correct": ok, "extraction": how})
+    return pd.DataFrame(rows)
+
+
+def test_format_only_coverage_and_fallback_share():
+    merged = _merged_with_extraction()
+    t = coverage.add_extraction_columns(coverage.coverage_table(merged, n_boot=50), merged)
+    # all-answers coverage at k=4 is 2/3; counting only formatted answers p1 is unsolved: 1/3
+    assert t["coverage"].iloc[-1] == pytest.approx(2 / 3)
+    assert t["coverage_format"].iloc[-1] == pytest.approx(1 / 3)
+    assert t["coverage_format"].iloc[0] == pytest.approx(0.25 / 3)
+    assert t["fallback_share"].tolist() == pytest.approx([2 / 3] * len(t))  # 2 of 3 correct verdicts came from the fallback
+
+
+def test_write_coverage_adds_columns_only_where_lenient(tmp_path):
+    from infscale import io
+    merged = _merged_with_extraction()
+    io.write_parquet(merged, tmp_path / "m.parquet")
+    strict = merged.assign(extraction=merged["extraction"].replace("fallback", "format"))
+    io.write_parquet(strict, tmp_path / "s.parquet")
+    for name, lenient, has in (("m", False, True), ("s", False, False), ("s", True, True)):
+        out = tmp_path / f"{name}{lenient}"
+        t = coverage.write_coverage(str(tmp_path / f"{name}.parquet"), str(out) + ".csv", str(out) + "_p.csv",
+                                    str(out) + ".png", "t", n_boot=20, lenient=lenient)
+        assert ("coverage_format" in t.columns) is has and ("fallback_share" in t.columns) is has
+        assert list(pd.read_csv(str(out) + ".csv").columns) == list(t.columns)
+        assert (out.parent / (out.name + ".png")).stat().st_size > 5000
+
+
+def test_coverage_plot_draws_the_ci_band(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    drawn = []
+    real = matplotlib.axes.Axes.fill_between
+    monkeypatch.setattr(matplotlib.axes.Axes, "fill_between",
+                        lambda self, x, y1, y2=0, **kw: drawn.append((list(y1), list(y2))) or real(self, x, y1, y2, **kw))
+    merged = _merged_with_extraction()
+    t = coverage.coverage_table(merged, n_boot=50)
+    coverage.plot_coverage(t, str(tmp_path / "c.png"), "t")
+    assert drawn == [(t["ci_low"].tolist(), t["ci_high"].tolist())]

@@ -13,7 +13,7 @@ def _shard(tmp_path, shard, rows, verdict_rows=None):
     vr = rows if verdict_rows is None else verdict_rows
     v = pd.DataFrame({"problem_id": [r[0] for r in vr], "sample_index": [r[1] for r in vr],
                       "correct": [r[1] % 2 == 0 for r in vr], "status": "wrong", "extracted": "1",
-                      "verifier": "math-verify", "elapsed_ms": 1.0, "isolation": "none"})
+                      "extraction": "format", "verifier": "math-verify", "elapsed_ms": 1.0, "isolation": "none"})
     sp, vp = tmp_path / "s" / f"{shard}.parquet", tmp_path / "v" / f"{shard}.parquet"
     io.write_parquet(s, sp, {"engine": {"engine": "vllm"}})
     io.write_parquet(v, vp)

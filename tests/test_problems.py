@@ -145,3 +145,51 @@ def test_code_contests_builds_from_its_nested_hub_layout(tmp_path):
         [("1 2\n", "3\n"), ("5 5\n", "10\n"), ("-1 1\n", "0\n")], 2.0)
     assert stdio_tests(ref)[1] == 1.5
     assert df["cf_tags"].tolist() == [["math"], [], ["implementation"]]
+
+
+# ---- bad dataset files: one `infscale: ...` line, nothing written (issue 11 item 6) ------------------------------
+
+def _run_prepare(tmp_path, src, domain="math", fields=None):
+    from infscale.cli import run_logged
+    out = tmp_path / "out" / "p.parquet"
+    spec = {"source": {"path": str(src)}, "domain": domain, "fields": fields or {"problem_id": "id"}}
+    with pytest.raises(SystemExit) as e:
+        run_logged(None, prepare_problems, "d", spec, str(out), tmp_path)
+    msg = str(e.value)
+    assert msg.startswith("infscale: ") and "\n" not in msg, msg
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    return msg
+
+
+def test_malformed_jsonl_line_is_named(tmp_path):
+    src = tmp_path / "d.jsonl"
+    src.write_text(json.dumps({"id": "a", "question": "q", "answer": "1"}) + "\n\n{\"id\": \"b\", \"question\": \n")
+    assert "line 3 is not valid JSON" in _run_prepare(tmp_path, src)
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
+def test_empty_dataset_file(tmp_path, content):
+    src = tmp_path / "d.jsonl"
+    src.write_bytes(content)
+    assert "is empty" in _run_prepare(tmp_path, src)
+
+
+@pytest.mark.parametrize("cut", [0, 100, -20])
+def test_zero_byte_or_truncated_parquet(tmp_path, cut):
+    good = tmp_path / "good.parquet"
+    io.write_parquet(pd.DataFrame({"id": ["a", "b"], "question": ["q", "r"], "answer": ["1", "2"]}), good)
+    src = tmp_path / "d.parquet"
+    src.write_bytes(good.read_bytes()[:cut])
+    msg = _run_prepare(tmp_path, src)
+    assert "is empty" in msg or "not a readable parquet file" in msg
+
+
+@pytest.mark.parametrize("bad", [3, None, 2.5, ["1"]])
+def test_code_test_that_is_not_a_string_names_the_problem(tmp_path, bad):
+    src = tmp_path / "d.jsonl"
+    rows = [{"id": "ok", "question": "q", "tests": {"public": [{"input": "1\n", "output": "1\n"}]}},
+            {"id": "p7", "question": "q", "tests": {"public": [{"input": "1\n", "output": "1"}],
+                                                   "private": [{"input": "2\n", "output": bad}]}}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    msg = _run_prepare(tmp_path, src, "code_stdio", {"problem_id": "id", "reference": ["tests"]})
+    assert "problem p7" in msg and "private test 0: output" in msg and "not a string" in msg

@@ -92,7 +92,8 @@ def test_beam_search_through_the_stage_entry_point_verify_and_merge(engines, tmp
                                 str(tmp_path / "m.parquet"), "m", "d")
     assert list(merged.columns[: len(MERGED_COLUMNS)]) == MERGED_COLUMNS
     assert {"reward", "strategy", "budget", "generations", *LEDGER} <= set(merged.columns)
-    assert merged["status"].isin(["correct", "wrong", "no_answer"]).all()
+    assert merged["status"].isin(["correct", "wrong", "no_answer", "timeout", "verifier_error"]).all()
+    assert merged["extraction"].isin(["format", "none"]).all()  # strict by default: no fallback
     assert len(per_problem(merged)) == 2   # the ordinary analysis reads it unchanged
 
 

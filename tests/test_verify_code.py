@@ -108,7 +108,7 @@ def test_verify_stdio_statuses():
         "output_limit", "correct", "wrong", "correct", "verifier_error", "verifier_error"]
     assert v["correct"].tolist() == [s == "correct" for s in v["status"]]
     assert set(v["status"]) <= set(VERDICT_STATUSES)
-    assert (v["isolation"] == "bwrap").all() and (v["verifier"] == "code_stdio").all()
+    assert v["isolation"].str.startswith("bwrap+").all() and (v["verifier"] == "code_stdio").all()
     assert v.loc[0, "extracted"].startswith("blake2b:") and pd.isna(v.loc[6, "extracted"])
     assert v.loc[2, "detail"].startswith("test 1")  # stops at the first private test (tests are 0-based)
 
@@ -216,7 +216,7 @@ def test_crashing_extraction_gets_a_status(monkeypatch):
     def boom(ref, text):
         raise RuntimeError("boom")
     rows = _humaneval()[:1]
-    monkeypatch.setattr(codemod, "function_program", lambda ref, text: "" if text == "" else boom(ref, text))
+    monkeypatch.setattr(codemod, "function_parts", lambda ref, text: "" if text == "" else boom(ref, text))
     v = verify_function(_he_problems(rows), _samples([(rows[0]["task_id"], "x")]), {}, 1)
     assert v["status"].tolist() == ["verifier_error"]
 
@@ -235,3 +235,155 @@ def test_verdicts_round_trip_through_parquet_with_string_columns(tmp_path):
     assert schema.field("correct").type == pa.bool_()
     back = io.read_parquet(tmp_path / "v.parquet")
     assert back["status"].tolist() == ["no_answer"]
+
+
+# ---- a pass cannot be forged (issue 11 item 1) ----------------------------------------------------------------
+
+_WRONG = "def add(a, b):\n    return a - b\n"
+FORGERIES = {
+    "sys.exit(0)": _WRONG + "import sys\nsys.exit(0)\n",
+    "exit()": _WRONG + "exit()\n",
+    "raise SystemExit": _WRONG + "raise SystemExit\n",
+    "os._exit(0) at import": _WRONG + "import os\nos._exit(0)\n",
+    "os._exit(0) inside the call": "def add(a, b):\n    import os\n    os._exit(0)\n",
+    "SystemExit inside the call": "def add(a, b):\n    raise SystemExit(0)\n",
+    "atexit hook": _WRONG + "import atexit, os\natexit.register(lambda: os._exit(0))\n",
+    "atexit flushes a fake pass": _WRONG + "import atexit, os, sys\natexit.register(lambda: [os.write(w, b'0' * 32) "
+                                  "for w in range(3, 20) if not os.close(0)])\n",
+    "setprofile exit on check": _WRONG + "import sys, os\ndef p(f, e, a):\n    if f.f_code.co_name == 'check':\n"
+                                "        os._exit(0)\nsys.setprofile(p)\n",
+    "settrace skips the asserts": _WRONG + "import sys\ndef t(f, e, a):\n    if f.f_code.co_name == 'check':\n"
+                                  "        f.f_trace_lines = True\n        return lambda f, e, a: setattr(f, 'f_lineno', "
+                                  "f.f_code.co_firstlineno + 99) if e == 'line' else None\nsys.settrace(t)\n",
+    "kills the harness": _WRONG + "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+    "kills the harness in the call": "def add(a, b):\n    import os, signal\n    os.kill(os.getpid(), signal.SIGTERM)\n",
+    "excepthook exit": _WRONG + "import sys, os\nsys.excepthook = lambda *a: os._exit(0)\n",
+    "writes guesses on every fd": _WRONG + "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, os.urandom(32).hex().encode())\n    except OSError:\n        pass\n",
+    "patches builtins used by the check": "import builtins\nbuiltins.abs = lambda x: 0\n" + _WRONG,
+    "swaps check from a thread": _WRONG + "import threading, time, sys\ng = sys._getframe(0).f_globals\n"
+                                 "def swap():\n    for _ in range(10**6):\n        g['check'] = lambda c: None\n"
+                                 "threading.Thread(target=swap, daemon=True).start()\n",
+    "patched len hides a swapping thread": _WRONG + "import builtins, threading, sys\nbuiltins.len = lambda x: 1\n"
+                                            "g = sys._getframe(0).f_globals\ndef swap():\n    while True:\n"
+                                            "        g['check'] = lambda c: None\n"
+                                            "threading.Thread(target=swap, daemon=True).start()\n",
+    "profile on all threads": _WRONG + "import threading, os\nf = getattr(threading, 'setprofile_all_threads', None)\n"
+                                "(f or threading.setprofile)(lambda *a: os._exit(0))\n",
+    "gc hunts the token": _WRONG + "import gc, os\nfor o in gc.get_objects():\n    pass\nos._exit(0)\n",
+    "frame walk to the harness": _WRONG + "import sys, os\nf = sys._getframe(0)\nwhile f.f_back:\n    f = f.f_back\n"
+                                 "for k, v in list(f.f_locals.items()) + list(f.f_globals.items()):\n"
+                                 "    if isinstance(v, bytes) and len(v) == 32:\n        os.write(int(sys.argv[2]), v)\n"
+                                 "os._exit(0)\n",
+    "reads its own memory": _WRONG + "import os\nopen('/proc/self/mem', 'rb')\n",
+    "ctypes": _WRONG + "import ctypes\n",
+    "new audit hook": _WRONG + "import sys, os\nsys.addaudithook(lambda e, a: os._exit(0) if e == 'infscale.pass' else None)\n",
+    "fake pass event": _WRONG + "import sys, os\nsys.audit('infscale.begin')\nsys.audit('infscale.pass')\nos._exit(0)\n",
+}
+_ADD_REF = {"prompt": "", "test": "def check(candidate):\n    assert abs(candidate(2, 3)) == 5\n"
+                                   "    assert candidate(1, 1) == 2\n", "entry_point": "add"}
+
+
+@pytest.mark.parametrize("name", list(FORGERIES))
+def test_humaneval_pass_cannot_be_forged(name):
+    pairs = [("add", FORGERIES[name]), ("add", "def add(a, b):\n    return a + b\n")]
+    v = verify_function(_problems({"add": _ADD_REF}, "code_function"), _samples(pairs), {}, threads=1)
+    assert v["status"].iloc[0] in ("wrong", "runtime_error"), v.iloc[0].to_dict()
+    assert v["status"].iloc[1] == "correct", v.iloc[1].to_dict()
+
+
+@pytest.mark.parametrize("trick", ["import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n",
+                                   "import atexit, os\natexit.register(lambda: os._exit(0))\n"])
+def test_mbpp_pass_cannot_be_forged(trick):
+    ref = {"test_list": ["assert add(2, 3) == 5"], "test_imports": []}
+    v = verify_function(_problems({"m": ref}, "code_function"), _samples([("m", _WRONG + trick)]), {}, threads=1)
+    assert v["status"].tolist() == ["wrong"] or v["status"].tolist() == ["runtime_error"], v.to_dict("records")
+
+
+# ---- CodeContests checker parsing (issue 11 item 3) -----------------------------------------------------------
+
+@pytest.mark.parametrize("out,exp", [
+    ("1_000", "1000"), ("1_000.0", "1000"), ("３", "3"), ("٣", "3"), ("١٢", "12"), ("3\u00a04", "3 4"),
+    ("inf", "1e400"), ("nan", "0"), ("Infinity", "inf"), ("0x10", "16"), ("1e5", "100001"), ("İ", "i"),
+    ("ǅ", "ǆ"), ("3.", "4"), (" 3", "3 3"),
+])
+def test_checker_rejects_what_python_number_parsing_would_accept(out, exp):
+    assert not outputs_match(out, exp)
+
+
+@pytest.mark.parametrize("out,exp", [
+    ("+3", "3"), ("-0", "0"), ("3.000001", "3"), ("1e5", "100000"), ("1E-7", "0"), (".5", "0.5"), ("3.", "3"),
+    ("yes\fno", "YES NO"), ("Ab\vC", "aB c"), ("inf", "inf"),
+])
+def test_checker_accepts_deepminds_matches(out, exp):
+    assert outputs_match(out, exp)
+
+
+# ---- bad shards: one line, nothing written, no program run (issue 11 item 6) ----------------------------------
+
+def _shard_case(tmp_path, samples: pd.DataFrame | None = None, raw: bytes | None = None):
+    from infscale import io
+    from infscale.cli import run_logged
+    from infscale.verify import verify_shard
+    probs = tmp_path / "problems.parquet"
+    io.write_parquet(_problems({"add": _ADD_REF}, "code_function"), probs)
+    shard = tmp_path / "samples.parquet"
+    if raw is not None:
+        shard.write_bytes(raw)
+    else:
+        io.write_parquet(samples, shard)
+    out = tmp_path / "out" / "v.parquet"
+    with pytest.raises(SystemExit) as e:
+        run_logged(None, verify_shard, str(probs), str(shard), str(out), {}, 1)
+    assert str(e.value).startswith("infscale: ") and "\n" not in str(e.value), e.value
+    assert not out.exists() and not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    return str(e.value)
+
+
+@pytest.mark.parametrize("indices,says", [
+    ([0, float("nan")], "not a number"), ([0, -1], "whole number >= 0"), ([0, 1.5], "whole number >= 0"),
+    ([3, 3], "appears more than once"),
+])
+def test_bad_sample_index_stops_before_any_program_runs(tmp_path, monkeypatch, indices, says):
+    monkeypatch.setattr(Sandbox, "run", lambda *a, **k: pytest.fail("a program ran"))
+    s = _samples([("add", "def add(a, b):\n    return a + b\n")] * 2)
+    s["sample_index"] = indices
+    assert says in _shard_case(tmp_path, s)
+
+
+@pytest.mark.parametrize("cut", [0, 50, -10])
+def test_zero_byte_or_truncated_samples_parquet(tmp_path, cut):
+    from infscale import io
+    good = tmp_path / "g.parquet"
+    io.write_parquet(_samples([("add", "x")]), good)
+    msg = _shard_case(tmp_path, raw=good.read_bytes()[:cut])
+    assert "not a readable parquet file" in msg
+
+
+def test_stdio_reference_with_a_number_is_a_verifier_error_not_a_timeout():
+    refs = {"n": {"tests": {"public": [{"input": 5, "output": "5"}]}}}
+    v = verify_stdio(_problems(refs, "code_stdio"), _samples([("n", "print(input())")]), {}, 1)
+    assert v["status"].tolist() == ["verifier_error"] and "not a string" in v["detail"].iloc[0]
+
+
+# ---- the code-fence finder is linear (issue 11 item 7) --------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["```" + "x" * 30_000, "```" * 10_000, "```python\n" + "y = 1\n" * 5_000,
+                                  "```" + "a" * 15_000 + "-" * 15_000, "no fence " * 3_000 + "```"])
+def test_fence_finder_is_fast_on_30k_characters(text):
+    import time
+    from infscale.verify.common import first_fenced_block
+    t = time.perf_counter()
+    first_fenced_block(text)
+    assert time.perf_counter() - t < 0.05  # 10 ms goal, headroom for a loaded CI runner; was 0.95 s
+
+
+@pytest.mark.parametrize("text,want", [
+    ("Here:\n```python\nprint(1)\n```\nand ```print(2)```", ("python", "print(1)\n")),
+    ("```Python3 extra words\nx\n```", ("python3", "x\n")),
+    ("```\n```", ("", "")),
+    ("``` \t c++ \ncode", ("c++", "code")),
+    ("```python", None), ("no fence", None), ("", None),
+])
+def test_fence_finder_semantics(text, want):
+    from infscale.verify.common import first_fenced_block
+    assert first_fenced_block(text) == want

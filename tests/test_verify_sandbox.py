@@ -62,7 +62,7 @@ def test_runs_program_as_nobody_in_private_workdir(sb):
     r = sb.run_python("import os, sys\nprint(os.getuid(), os.getgid(), os.getcwd(), sys.stdin.read())", "hi")
     assert r.status == "ok", r
     assert r.stdout.split() == [b"65534", b"65534", b"/work", b"hi"]
-    assert r.isolation == "bwrap" and r.returncode == 0 and r.elapsed_ms > 0
+    assert r.isolation == sb.applied and r.isolation.startswith("bwrap+") and r.returncode == 0 and r.elapsed_ms > 0
 
 
 def test_socket_to_host_listener_is_blocked(sb):
@@ -238,7 +238,7 @@ def test_missing_bwrap_is_one_clear_line_unless_opted_out(monkeypatch):
     assert "\n" not in str(e.value) and "bubblewrap" in str(e.value) and "verify.sandbox.isolation" in str(e.value)
     # the explicit opt-in still runs, and says what it is
     r = Sandbox("none", FAST).run_python("import os\nprint(os.getuid())")
-    assert r.status == "ok" and r.isolation == "none"
+    assert r.status == "ok" and r.isolation.startswith("none+")
     if os.geteuid() == 0:
         assert r.stdout == b"65534\n"
 
@@ -253,7 +253,7 @@ def test_unshare_net_level_blocks_network():
             f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\n")
     finally:
         srv.close()
-    assert r.status == "runtime_error" and r.isolation == "unshare-net"
+    assert r.status == "runtime_error" and r.isolation.startswith("unshare-net+")
 
 
 def test_bad_isolation_and_limits_are_one_line_errors():
@@ -274,7 +274,7 @@ def test_isolation_level_is_recorded_in_verdicts():
     for level in ("bwrap", "none"):
         v = verify_frames(problems, samples, {"sandbox": {"isolation": level}}, threads=2)
         assert list(v.columns[:len(VERDICT_COLUMNS)]) == VERDICT_COLUMNS
-        assert v["isolation"].tolist() == [level, level]
+        assert [s.split("+")[0] for s in v["isolation"]] == [level, level]
         assert v["status"].tolist() == ["correct", "wrong"]
 
 
@@ -292,3 +292,224 @@ def test_fork_bomb_does_not_starve_a_concurrent_sandbox():
         normal = pool.submit(sb.run_python, forks)
         assert normal.result().stdout == b"ok\n", normal.result()
         assert [b.result().status for b in bombs] == ["timeout", "timeout"]
+
+
+# ---- the stdin feeder never dies silently (issue 11 item 4) ---------------------------------------------------
+
+def test_stdin_that_is_not_bytes_fails_at_once_not_after_the_wall_limit(sb):
+    t0 = time.perf_counter()
+    with pytest.raises(TypeError, match="stdin must be bytes"):
+        sb.run_python("print(input())", 12345)
+    assert time.perf_counter() - t0 < 1
+
+
+def test_a_failing_feeder_is_reported_and_still_closes_stdin(sb, monkeypatch):
+    real = sbmod._feed
+
+    def feed(pipe, data, failed):
+        class P:  # the pipe, whose write fails the way a feeder bug would
+            def write(self, _):
+                raise RuntimeError("feeder bug")
+
+            def close(self):
+                pipe.close()
+        real(P(), data, failed)
+
+    monkeypatch.setattr(sbmod, "_feed", feed)
+    t0 = time.perf_counter()
+    r = sb.run_python("import sys\nprint(len(sys.stdin.read()))", b"x" * 10)
+    assert time.perf_counter() - t0 < 2, "the program waited for input until the wall limit"
+    assert r.status == "sandbox_error" and "stdin feeder failed: RuntimeError: feeder bug" in r.stderr_tail, r
+
+
+def test_program_that_ignores_its_input_is_not_a_feeder_error(sb):
+    r = sb.run_python("print('hi')", b"x" * (4 << 20))
+    assert r.status == "ok" and r.stdout == b"hi\n", r
+
+
+# ---- caps for the whole sample, with cgroups and with the documented fallback (issue 11 item 2) ---------------
+
+@pytest.fixture(params=["detected", "no-cgroups"])
+def capped(request, monkeypatch):
+    """A sandbox with cgroups as this host offers them, and one forced onto the rlimit fallback."""
+    if request.param == "no-cgroups":
+        monkeypatch.setattr(sbmod._Cgroups, "shared", classmethod(lambda cls: None))
+    sb = Sandbox("bwrap", Limits(cpu_s=1, wall_s=30, memory_mb=1024, nproc=16, fsize_mb=16, nofile=64))
+    if request.param == "no-cgroups":
+        assert "+rlimit+" in sb.applied
+    return sb
+
+
+FAN_OUT = """
+import os, time
+kids = []
+for i in range(8):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        try:
+            b = bytearray(200 << 20)
+            for j in range(0, len(b), 4096):
+                b[j] = 1
+        except MemoryError:
+            os._exit(3)
+        time.sleep(3)
+        os._exit(0)
+    kids.append(pid)
+held = sum(os.waitpid(k, 0)[1] == 0 for k in kids)
+print(held)
+"""
+
+
+def test_fan_out_memory_stays_within_the_limit_for_all_processes(capped):
+    r = capped.run_python(FAN_OUT, limits=capped.limits.replace(cpu_s=20))
+    if r.status == "memory_limit":  # the OOM killer took the parent too: contained all the same
+        return
+    assert r.status == "ok", r
+    held = int(r.stdout)
+    assert held * 200 <= 1024, f"{held} children held 200 MB each under a 1024 MB limit ({capped.applied})"
+    assert held >= 1
+
+
+def test_fallback_sizes_nproc_times_as_within_memory(monkeypatch):
+    monkeypatch.setattr(sbmod._Cgroups, "shared", classmethod(lambda cls: None))
+    for mem, nproc in [(2048, 64), (1024, 16), (300, 16), (64, 1)]:
+        lim = Limits(memory_mb=mem, nproc=nproc)
+        argv = Sandbox("none", lim)._prlimit_argv(lim)
+        n = int(next(a for a in argv if a.startswith("--nproc=")).split("=")[1])
+        as_ = int(next(a for a in argv if a.startswith("--as=")).split("=")[1])
+        assert n >= 1 and n * as_ <= mem << 20 and n <= nproc
+
+
+def test_cpu_time_is_capped_across_processes(capped):
+    src = ("import os\nfor i in range(3):\n    try:\n        if os.fork() == 0:\n            break\n"
+           "    except OSError:\n        break\nwhile True:\n    pass\n")
+    r = capped.run_python(src)
+    assert r.status == "timeout", r
+    assert r.elapsed_ms < 25_000, "stopped by the wall limit, not by the CPU total"
+    assert r.cpu_s <= 1.0 + 0.6, f"{r.cpu_s:.2f} s of CPU under a 1 s cap ({capped.applied})"
+
+
+def test_dev_shm_is_size_capped_and_dev_is_read_only(sb):
+    src = """
+import os
+try:
+    with open('/dev/shm/fill', 'wb') as f:
+        for _ in range(64):
+            f.write(b'x' * (1 << 20))
+except OSError as e:
+    print('shm full', e.errno)
+print(os.path.getsize('/dev/shm/fill') >> 20)
+for p in ['/dev/newfile', '/dev/shm2']:
+    try:
+        open(p, 'w')
+        print('wrote', p)
+    except OSError as e:
+        print('ro', p, e.errno)
+"""
+    r = sb.run_python(src)
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].startswith("shm full") and int(lines[1]) <= FAST.fsize_mb, r
+    assert lines[2].startswith("ro /dev/newfile") and lines[3].startswith("ro /dev/shm2"), r
+
+
+def test_no_nested_user_namespaces(sb):
+    src = """
+import subprocess
+for cmd in (['unshare', '-U', 'true'], ['unshare', '-Ur', 'true'], ['bwrap', '--ro-bind', '/', '/', 'true']):
+    try:
+        print(cmd[0], subprocess.run(cmd, capture_output=True).returncode)
+    except OSError as e:
+        print(cmd[0], 'missing')
+"""
+    r = sb.run_python(src)
+    assert r.status == "ok", r
+    for line in r.stdout.decode().splitlines():
+        assert line.split()[1] != "0", line
+
+
+SYSCALLS = """
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(nr, *args):
+    r = libc.syscall(nr, *[ctypes.c_long(a) for a in args])
+    return 0 if r >= 0 else ctypes.get_errno()
+x86 = os.uname().machine == 'x86_64'
+N = dict(mount=(165, 40), umount2=(166, 39), pivot_root=(155, 41), unshare=(272, 97), setns=(308, 268),
+         ptrace=(101, 117), keyctl=(250, 219), add_key=(248, 217), bpf=(321, 280), perf_event_open=(298, 241),
+         open_by_handle_at=(304, 265), kexec_load=(246, 104), init_module=(175, 105), finit_module=(313, 273),
+         io_uring_setup=(425, 425), userfaultfd=(323, 282), process_vm_readv=(310, 270), fsopen=(430, 430),
+         chroot=(161, 51), clone3=(435, 435))
+for name, nrs in N.items():
+    print(name, errno.errorcode.get(call(nrs[0 if x86 else 1], 0, 0, 0, 0, 0), 'OK'))
+CLONE_NEWUSER, CLONE_NEWNS, SIGCHLD = 0x10000000, 0x20000, 17
+print('clone_newuser', errno.errorcode.get(call(56 if x86 else 220, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0), 'OK'))
+print('clone_newns', errno.errorcode.get(call(56 if x86 else 220, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0), 'OK'))
+import threading, subprocess
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+print('thread', 'ok')
+print('subprocess', subprocess.run(['true']).returncode)
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print('fork', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_seccomp_denies_the_kernel_surface(sb):
+    assert sb.seccomp is not None and sb.applied.endswith("+seccomp")
+    r = sb.run_python(SYSCALLS)
+    assert r.status == "ok", r
+    got = dict(line.split(" ", 1) for line in r.stdout.decode().splitlines())
+    for name in ("mount", "umount2", "pivot_root", "unshare", "setns", "ptrace", "keyctl", "add_key", "bpf",
+                 "perf_event_open", "open_by_handle_at", "kexec_load", "init_module", "finit_module",
+                 "io_uring_setup", "userfaultfd", "process_vm_readv", "fsopen", "chroot",
+                 "clone_newuser", "clone_newns"):
+        assert got[name] == "EPERM", (name, got[name])
+    assert got["clone3"] == "ENOSYS"
+    assert got["thread"] == "ok" and got["subprocess"] == "0" and got["fork"] == "7"
+
+
+def test_seccomp_program_is_well_formed():
+    for machine in ("x86_64", "aarch64"):
+        prog = sbmod.seccomp_program(machine)
+        assert len(prog) % 8 == 0 and len(prog) // 8 < 256
+    assert sbmod.seccomp_program("riscv64") is None
+
+
+# ---- an interpreter anywhere (issue 11 item 5) ----------------------------------------------------------------
+
+@pytest.fixture(params=["tmp", "work-dir", "home"])
+def venv_dir(request, tmp_path):
+    """A copied (not symlinked) venv under the temporary directory, under a work directory (the repository
+    checkout: the sandbox mounts its own /work), and under $HOME."""
+    import shutil
+    import subprocess
+    import sys
+    base = {"tmp": tmp_path, "work-dir": Path(__file__).resolve().parents[1] / "results" / ".sandbox-scratch",
+            "home": Path.home()}[request.param] / f"venv-{uuid.uuid4().hex[:8]}"
+    base.mkdir(parents=True)
+    (base / "sibling-secret.txt").write_text("must not be visible")
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    subprocess.run([py, "-m", "venv", "--copies", "--without-pip", str(base / "env")], check=True)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+    if request.param == "work-dir":
+        shutil.rmtree(base.parent, ignore_errors=True) if not any(base.parent.iterdir()) else None
+
+
+def test_interpreter_anywhere_runs_and_only_its_prefix_is_bound(venv_dir):
+    env = venv_dir / "env"
+    sb = Sandbox("bwrap", FAST, python=str(env / "bin" / "python3"))
+    assert all(b == str(env) or not b.startswith(str(venv_dir)) for b in sb.binds), sb.binds
+    r = sb.run_python(f"import sys, os\nprint(sys.prefix)\nprint(os.path.exists({str(venv_dir / 'sibling-secret.txt')!r}))")
+    assert r.status == "ok", r
+    assert r.stdout.decode().split() == [str(env), "False"]
+
+
+def test_interpreter_that_cannot_run_is_one_line():
+    with pytest.raises(SandboxUnavailable) as e:
+        Sandbox("bwrap", FAST, python="/nonexistent/bin/python3")
+    assert "\n" not in str(e.value) and "/nonexistent/bin/python3" in str(e.value)

@@ -33,7 +33,8 @@ def test_end_to_end_outputs(run):
         assert "text" not in merged.columns
         assert len(merged) == 4 * 8 and merged.groupby("problem_id").size().eq(8).all()
         assert sorted(merged["shard"].unique()) == [0, 1]
-        assert set(merged["status"]) <= {"correct", "wrong", "no_answer", "verifier_error"}
+        assert set(merged["status"]) <= {"correct", "wrong", "no_answer", "timeout", "verifier_error"}
+        assert set(merged["extraction"]) <= {"format", "none"}  # the demo config is strict: no fallback
         curve = pd.read_csv(wd / f"results/analysis/coverage/smollm2-135m/{ds}.csv")
         assert curve["k"].tolist() == list(range(1, 9))
         assert curve["coverage"].is_monotonic_increasing

@@ -15,8 +15,9 @@ from .contracts import ContractError
 from .engines import EngineError
 from .model import ModelError
 from .problems import DatasetError
+from .verify.sandbox import SandboxUnavailable
 
-KNOWN_ERRORS = (ConfigError, ContractError, DatasetError, ModelError, EngineError, FileNotFoundError)
+KNOWN_ERRORS = (ConfigError, ContractError, DatasetError, ModelError, EngineError, SandboxUnavailable, FileNotFoundError)
 
 
 def setup_logging(log_path: str | None = None) -> None:

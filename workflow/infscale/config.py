@@ -233,10 +233,19 @@ def generate_job(config: dict, model: str, dataset: str) -> dict:
 
 
 def verify_options(config: dict, dataset: str) -> dict:
-    """Shared `verify` settings with the dataset's own `verifier` entry merged over them."""
+    """Shared `verify` settings with the dataset's own `verifier` entry merged over them, plus the dataset's prompt
+    style (`style`: the math verifier extracts the answer in the format that style asks for)."""
+    d = config["datasets"][dataset]
     out = copy.deepcopy(config.get("verify", {}))
-    out.update(config["datasets"][dataset].get("verifier", {}))
+    out.update(d.get("verifier", {}))
+    if d.get("domain") == "math":
+        out["style"] = d.get("prompt", {}).get("style", "plain")
     return out
+
+
+def lenient_extraction(config: dict, dataset: str) -> bool:
+    """Does this dataset opt in to lenient answer extraction (`datasets.<d>.verifier.extraction: lenient`)?"""
+    return config["datasets"].get(dataset, {}).get("verifier", {}).get("extraction", "strict") == "lenient"
 
 
 def release_subsets(config: dict) -> dict[str, tuple[str, str]]:

@@ -19,8 +19,12 @@ SAMPLE_COLUMNS = [
 ]
 # results/verdicts/{model}/{dataset}/{shard}.parquet
 VERDICT_COLUMNS = [
-    "problem_id", "sample_index", "correct", "status", "extracted", "verifier", "elapsed_ms", "isolation",
+    "problem_id", "sample_index", "correct", "status", "extracted", "extraction", "verifier", "elapsed_ms",
+    "isolation",
 ]
+# How a verdict's answer was found: in the format the prompt asked for, by a lenient fallback (math:
+# `verifier.extraction: lenient`), or not at all.
+EXTRACTIONS = ("format", "fallback", "none")
 VERDICT_STATUSES = (
     "correct", "wrong", "no_answer", "timeout", "runtime_error", "compile_error", "sandbox_error",
     "memory_limit", "output_limit", "verifier_error",
@@ -28,7 +32,7 @@ VERDICT_STATUSES = (
 # results/merged/{model}/{dataset}.parquet: one row per sample, no text.
 MERGED_COLUMNS = [
     "model", "dataset", "problem_id", "sample_index", "shard", "prompt_tokens", "completion_tokens",
-    "finish_reason", "correct", "status", "extracted", "verifier",
+    "finish_reason", "correct", "status", "extracted", "extraction", "verifier",
 ]
 
 
@@ -40,6 +44,24 @@ def require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ContractError(f"{what}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
+
+
+def check_sample_indices(samples: pd.DataFrame, what: str) -> None:
+    """sample_index must be a whole number >= 0, never missing, and (problem_id, sample_index) unique."""
+    idx = pd.to_numeric(samples["sample_index"], errors="coerce")
+    bad = samples["sample_index"].isna() | idx.isna()
+    if bad.any():
+        row = samples[bad].iloc[0]
+        raise ContractError(f"{what}: sample_index {row['sample_index']!r} of problem {row['problem_id']!r} is not a number")
+    bad = (idx < 0) | (idx != idx.round())
+    if bad.any():
+        row = samples[bad].iloc[0]
+        raise ContractError(f"{what}: sample_index {row['sample_index']!r} of problem {row['problem_id']!r} is not a "
+                            "whole number >= 0")
+    dup = pd.DataFrame({"p": samples["problem_id"].astype(str).values, "i": idx.values}).duplicated()
+    if dup.any():
+        row = samples[dup.values].iloc[0]
+        raise ContractError(f"{what}: sample {row['problem_id']}/{row['sample_index']} appears more than once")
 
 
 def identity_seed(*parts) -> int:

@@ -183,6 +183,21 @@ def coverage_table(merged: pd.DataFrame, ks=None, n_boot: int = 1000, level: flo
     return out
 
 
+def add_extraction_columns(table: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
+    """Where lenient extraction is on: `coverage_format`, the coverage when only answers found in the prompt's
+    format count, and `fallback_share`, the share of correct verdicts whose answer came from the fallback."""
+    from .contracts import require_columns
+    require_columns(merged, ["extraction"], "merged table")
+    fmt = merged.assign(correct=merged["correct"] & (merged["extraction"] == "format"))
+    pp = per_problem(fmt)
+    out = table.copy()
+    out["coverage_format"] = coverage_from_counts(pp["n"].to_numpy(), pp["c"].to_numpy(), out["k"].to_numpy())
+    correct = int(merged["correct"].sum())
+    fallback = int((merged["correct"] & (merged["extraction"] == "fallback")).sum())
+    out["fallback_share"] = fallback / correct if correct else 0.0
+    return out
+
+
 def coverage_curve(merged: pd.DataFrame, ks: np.ndarray | None = None) -> pd.DataFrame:
     """Coverage for every k from 1 to the smallest per-problem n (or the given ks)."""
     pp = per_problem(merged)
@@ -204,7 +219,14 @@ def plot_coverage(curve: pd.DataFrame, path: str, title: str) -> None:
 
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    sns.lineplot(data=curve, x="k", y="coverage", marker="o", ax=ax)
+    ax.plot(curve["k"], curve["coverage"], marker="o", markersize=3, label="coverage")
+    if {"ci_low", "ci_high"} <= set(curve.columns):
+        ax.fill_between(curve["k"], curve["ci_low"], curve["ci_high"], alpha=0.2, linewidth=0, label="bootstrap CI")
+    if "coverage_format" in curve.columns:
+        share = float(curve["fallback_share"].iloc[0])
+        ax.plot(curve["k"], curve["coverage_format"], linestyle="--", color="gray",
+                label=f"answer in the prompt's format only ({share:.0%} of correct verdicts came from the fallback)")
+        ax.legend(fontsize=6, loc="upper left")
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     ax.set_xlabel("number of samples k (log)")
@@ -214,8 +236,10 @@ def plot_coverage(curve: pd.DataFrame, path: str, title: str) -> None:
 
 
 def write_coverage(merged_path: str, table_path: str, problems_path: str, plot_path: str, title: str,
-                   n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """The coverage stage: coverage with bootstrap CIs for every k, the per-problem n/c table, and the plot."""
+                   n_boot: int = 1000, level: float = 0.95, seed: int = 0, lenient: bool = False) -> pd.DataFrame:
+    """The coverage stage: coverage with bootstrap CIs for every k, the per-problem n/c table, and the plot.
+    With `lenient` (the dataset's lenient extraction), or when any verdict's answer came from a fallback, the
+    table and plot also show format-only coverage and the fallback's share of correct verdicts."""
     from . import io
     from .contracts import require_columns
 
@@ -224,6 +248,8 @@ def write_coverage(merged_path: str, table_path: str, problems_path: str, plot_p
     if merged.empty:
         raise ValueError(f"merged table {merged_path} has no rows")
     table = coverage_table(merged, n_boot=n_boot, level=level, seed=seed)
+    if "extraction" in merged.columns and (lenient or (merged["extraction"] == "fallback").any()):
+        table = add_extraction_columns(table, merged)
     io.write_csv(table, table_path)
     io.write_csv(problem_table(merged), problems_path)
     plot_coverage(table, plot_path, title)

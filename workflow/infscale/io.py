@@ -55,7 +55,16 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
-    return pd.read_parquet(path, columns=columns)
+    """Read a parquet file; a 0-byte, truncated or otherwise unreadable one is one ContractError line."""
+    from .contracts import ContractError
+
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ContractError(f"{path}: not a readable parquet file ({msg})") from None
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -109,12 +109,15 @@ def import_records(records: list[dict], model: str, dataset: str, domain: str = 
                             "completion_tokens": na, "finish_reason": pd.Series([None] * n, dtype=object),
                             "seed": na})[SAMPLE_COLUMNS]
     correct = np.asarray(corrects, dtype=bool)
+    extracted = [extract_answer(t) for t in texts] if extract else [None] * n
     merged = pd.DataFrame({
         "model": model, "dataset": dataset, "problem_id": pids, "sample_index": idx_a,
         "shard": idx_a // samples_per_shard, "prompt_tokens": na, "completion_tokens": na,
         "finish_reason": pd.Series([None] * n, dtype=object), "correct": correct,
         "status": np.where(correct, "correct", "wrong"),
-        "extracted": [extract_answer(t) for t in texts] if extract else [None] * n,
+        "extracted": extracted,
+        # the release's verdicts come from the paper's own format checkers; "none" where no answer was read
+        "extraction": ["none" if e is None else "format" for e in extracted],
         "verifier": "monkey_business",
     })[MERGED_COLUMNS]
     return problems, samples, merged

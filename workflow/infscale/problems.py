@@ -40,24 +40,85 @@ def load_source(source: dict, base_dir: str | Path = ".") -> pd.DataFrame:
             raise DatasetError(f"dataset file not found: {path}")
         name = path.name
         kind = "parquet" if name.endswith(".parquet") else "json"
-        ds = datasets.load_dataset(kind, data_files=str(path), split="train")
+        check_local_file(path, kind)
+        try:
+            ds = datasets.load_dataset(kind, data_files=str(path), split="train")
+        except Exception as e:  # noqa: BLE001 - turned into one line
+            raise DatasetError(f"cannot load dataset file {path}: {type(e).__name__}: {e}".splitlines()[0]) from e
     else:
         try:
             ds = datasets.load_dataset(source["hub"], source.get("config"), split=source["split"],
                                        revision=source.get("revision"))
         except Exception as e:  # noqa: BLE001 - turned into one line
             raise DatasetError(f"cannot load Hub dataset {source['hub']!r}: {type(e).__name__}: {e}".splitlines()[0]) from e
-    return ds.to_pandas()
+    df = ds.to_pandas()
+    if len(df) == 0:
+        raise DatasetError(f"dataset {source.get('path') or source.get('hub')!r} has no rows")
+    return df
+
+
+def check_local_file(path: Path, kind: str) -> None:
+    """A local dataset file that `datasets` would reject with a traceback (or read as nothing) stops here with one
+    line: an empty file, a JSON Lines line that does not parse (named by its number), a 0-byte or truncated
+    parquet file."""
+    if path.stat().st_size == 0:
+        raise DatasetError(f"dataset file {path} is empty")
+    if kind == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            pq.ParquetFile(path).metadata
+        except (pa.ArrowException, OSError) as e:
+            raise DatasetError(f"dataset file {path} is not a readable parquet file ({str(e).splitlines()[0]})") from None
+        return
+    with open(path, "rb") as f:
+        head = f.read(1 << 16).lstrip()
+    if not head:
+        raise DatasetError(f"dataset file {path} is empty")
+    if head[:1] == b"[":  # one JSON document (a list of records), not JSON Lines
+        try:
+            json.loads(path.read_bytes())
+        except ValueError as e:
+            raise DatasetError(f"dataset file {path} is not valid JSON ({e})") from None
+        return
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                raise DatasetError(f"dataset file {path}: line {n} is not valid JSON ({e})") from None
+            if not isinstance(rec, dict):
+                raise DatasetError(f"dataset file {path}: line {n} is a JSON {type(rec).__name__}, not an object")
+
+
+def check_code_references(name: str, problems: pd.DataFrame) -> None:
+    """Reference tests of code problems hold strings only (a number or null in a test's input or output would
+    reach the program as something else); the first problem that breaks this stops the stage, named."""
+    from .verify.code import check_reference
+
+    for pid, domain, ref in zip(problems["problem_id"], problems["domain"], problems["reference"]):
+        try:
+            check_reference(domain, json.loads(ref))
+        except (ValueError, TypeError, KeyError) as e:
+            raise DatasetError(f"dataset {name!r}: problem {pid}: {e}") from None
+
+
+_BOX = re.compile(r"\\(?:boxed|fbox|framebox)\b\s*")
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} (or \\fbox{...}) in `text`, braces balanced."""
-    idx = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if idx < 0:
+    """Content of the last \\boxed{...}, \\fbox{...} or \\framebox{...} in `text`, braces balanced (nested
+    braces kept); `\\boxed 5` without braces gives the token after it."""
+    found = list(_BOX.finditer(text))
+    if not found:
         return None
-    i = text.find("{", idx)
-    if i < 0:
-        return None
+    i = found[-1].end()
+    if i >= len(text) or text[i] != "{":
+        m = re.match(r"[^\s${}]+", text[i:])
+        return m.group(0).rstrip(".") if m else None
     depth, start = 0, i + 1
     for j in range(i, len(text)):
         if text[j] == "{":
@@ -153,6 +214,8 @@ def build_problems(name: str, spec: dict, base_dir: str | Path = ".") -> pd.Data
     for m in fields.get("metadata", []):
         _require(raw, m, name, "metadata")
         out[m] = [_jsonable(v) for v in raw[m].to_numpy()]
+    if spec["domain"] in ("code_stdio", "code_function"):
+        check_code_references(name, out)
     prompt = spec.get("prompt", {})
     if prompt.get("fewshot"):
         out["fewshot"] = draw_fewshot(name, out["problem_id"].tolist(), prompt["fewshot"], spec, base_dir)

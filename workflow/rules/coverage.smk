@@ -12,6 +12,7 @@ rule coverage:
         ),
     params:
         bootstrap=config.get("analysis", {}).get("bootstrap", {}),
+        lenient=lambda wc: infscale_config.lenient_extraction(config, wc.dataset),
     log:
         "results/logs/coverage/{model}/{dataset}.log",
     localrule: True

@@ -15,7 +15,7 @@ import time
 import pandas as pd
 
 from .. import io
-from ..contracts import PROBLEM_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS, require_columns
+from ..contracts import PROBLEM_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS, check_sample_indices, require_columns
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def verify_frames(problems: pd.DataFrame, samples: pd.DataFrame, options: dict |
                   threads: int = 1) -> pd.DataFrame:
     require_columns(problems, PROBLEM_COLUMNS, "problems")
     require_columns(samples, SAMPLE_COLUMNS, "samples")
+    check_sample_indices(samples, "samples")  # before any program runs
     domains = problems["domain"].unique()
     if len(domains) != 1:
         raise ValueError(f"problems table mixes domains {sorted(domains)}; one dataset has one domain")

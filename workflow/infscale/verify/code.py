@@ -65,25 +65,31 @@ def code_options(options: dict | None) -> dict:
 
 # ---- output comparison ----------------------------------------------------------------------------------------
 
-_WS = re.compile(r"[ \n\t\r\v]+")
+# DeepMind's tester splits on ASCII whitespace and lower-cases ASCII letters only; a number is ASCII digits (no
+# `1_000`, no fullwidth or Arabic-Indic digits, no nan/inf), which Python's int()/float() would all accept.
+_WS = re.compile(r"[ \t\n\r\v\f]+")
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _as_int(tok: str):
-    try:
-        return int(tok)
-    except ValueError:
-        return None
+    return int(tok) if _INT.fullmatch(tok) else None
 
 
 def _as_float(tok: str):
-    try:
-        return float(tok)
-    except ValueError:
+    if not _FLOAT.fullmatch(tok):
         return None
+    try:
+        v = float(tok)
+    except (ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def tokens_match(a: str, b: str) -> bool:
-    """One token pair, after lower-casing: both integers -> exact; both numbers -> |a-b| < 1e-5; else equal strings."""
+    """One token pair, after ASCII lower-casing: equal strings; both integers -> exact; both numbers (one a
+    float) -> |a-b| < 1e-5; else no match."""
     if a == b:
         return True
     ai, bi = _as_int(a), _as_int(b)
@@ -91,17 +97,21 @@ def tokens_match(a: str, b: str) -> bool:
         return ai == bi
     af, bf = _as_float(a), _as_float(b)
     if af is not None and bf is not None:
-        return math.isfinite(af) and math.isfinite(bf) and abs(af - bf) < 1e-5
+        return abs(af - bf) < 1e-5
     return False
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _WS.split(text.translate(_ASCII_LOWER)) if t]
 
 
 def outputs_match(output: str, expected: str) -> bool:
     """Compare like DeepMind's CodeContests tester (github.com/google-deepmind/code_contests,
-    execution/tester_sandboxer.cc, OutputsMatch/ValuesMatch): split both on whitespace (space, \\n, \\t, \\r, \\v),
-    lower-case, same number of tokens, and token by token: integers exactly, numbers where either is a float within
-    an absolute 1e-5, anything else as equal strings. (Reimplemented; integers here are unbounded.)"""
-    out = [t.lower() for t in _WS.split(output) if t]
-    exp = [t.lower() for t in _WS.split(expected) if t]
+    execution/tester_sandboxer.cc, OutputsMatch/ValuesMatch): split both on whitespace (space, \\n, \\t, \\r,
+    \\v, \\f), ASCII lower-case, same number of tokens, and token by token: integers (ASCII digits, optional
+    sign) exactly, numbers where either is a float within an absolute 1e-5, anything else as equal strings.
+    (Reimplemented; integers here are unbounded.)"""
+    out, exp = _tokens(output), _tokens(expected)
     if out == exp:
         return True
     return len(out) == len(exp) and all(tokens_match(a, b) for a, b in zip(out, exp))
@@ -133,17 +143,27 @@ def _code_of(text: str) -> str:
     return block[1] if block is not None else (text or "")
 
 
-def humaneval_program(prompt: str, completion: str, test: str, entry_point: str) -> str:
+def _humaneval_solution(prompt: str, completion: str, entry_point: str) -> str:
     code = _code_of(completion)
     repeats_signature = re.search(rf"^(async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.M) is not None
-    body = prompt + "\n" + code if repeats_signature else prompt + code
-    return f"{body}\n\n{test}\n\ncheck({entry_point})\n"
+    return prompt + "\n" + code if repeats_signature else prompt + code
+
+
+def humaneval_program(prompt: str, completion: str, test: str, entry_point: str) -> str:
+    """The whole program as one text (what is hashed and syntax-checked): solution, test, check(entry_point)."""
+    return f"{_humaneval_solution(prompt, completion, entry_point)}\n\n{test}\n\ncheck({entry_point})\n"
+
+
+def mbpp_parts(completion: str, test_list: list[str], test_imports: list[str] | None = None,
+               test_setup_code: str = "") -> tuple[str, str]:
+    solution = "\n".join(list(test_imports or []) + [_code_of(completion), test_setup_code or ""]) + "\n"
+    return solution, "\n".join(test_list) + "\n"
 
 
 def mbpp_program(completion: str, test_list: list[str], test_imports: list[str] | None = None,
                  test_setup_code: str = "") -> str:
-    parts = list(test_imports or []) + [_code_of(completion), test_setup_code or ""] + list(test_list)
-    return "\n".join(parts) + "\n"
+    solution, checks = mbpp_parts(completion, test_list, test_imports, test_setup_code)
+    return solution + checks
 
 
 # ---- statuses --------------------------------------------------------------------------------------------------
@@ -161,19 +181,45 @@ def failure_status(res: RunResult) -> str:
     return "runtime_error"
 
 
+def check_reference(domain: str, ref: dict) -> None:
+    """Raise ValueError (one line) when a code reference is unusable: a test input/output that is not a string,
+    unequal input and output lists, a HumanEval/MBPP field missing or of the wrong type."""
+    if domain == "code_stdio":
+        stdio_tests(ref)  # types only: a problem without tests gets verifier_error at verify time
+    elif domain == "code_function":
+        function_parts(ref, "")
+        for key in ("prompt", "test", "entry_point", "test_setup_code"):
+            if key in ref and not isinstance(ref[key], str) and not (key == "test_setup_code" and ref[key] is None):
+                raise ValueError(f"reference field {key} is {type(ref[key]).__name__}, not a string")
+        for key in ("test_list", "test_imports"):
+            v = ref.get(key) or []
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ValueError(f"reference field {key} must be a list of strings")
+
+
 # ---- stdio ---------------------------------------------------------------------------------------------------
 
 def stdio_tests(ref: dict) -> tuple[list[tuple[str, str]], float | None]:
     """(input, output) pairs in the order public, private, generated, and the time limit in seconds (or None)."""
     tests: list[tuple[str, str]] = []
+    named: list[str] = []
     if "tests" in ref:
         for group in ("public", "private", "generated"):
-            for t in ref["tests"].get(group, []) or []:
+            for i, t in enumerate(ref["tests"].get(group, []) or []):
                 tests.append((t["input"], t["output"]))
+                named.append(f"{group} test {i}")
     else:
         for group in ("public_tests", "private_tests", "generated_tests"):
             g = ref.get(group) or {}
-            tests += list(zip(g.get("input", []), g.get("output", [])))
+            pairs = list(zip(g.get("input", []), g.get("output", [])))
+            if len(pairs) != max(len(g.get("input", [])), len(g.get("output", []))):
+                raise ValueError(f"{group} has {len(g.get('input', []))} inputs but {len(g.get('output', []))} outputs")
+            tests += pairs
+            named += [f"{group} {i}" for i in range(len(pairs))]
+    for what, (inp, out) in zip(named, tests):
+        for field, v in (("input", inp), ("output", out)):
+            if not isinstance(v, str):
+                raise ValueError(f"{what}: {field} is {type(v).__name__} {v!r:.40}, not a string")
     tl = ref.get("time_limit_s", ref.get("time_limit"))
     if isinstance(tl, dict):
         tl = float(tl.get("seconds", 0) or 0) + float(tl.get("nanos", 0) or 0) / 1e9
@@ -229,22 +275,39 @@ def verify_stdio(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, t
 
 # ---- function tests -------------------------------------------------------------------------------------------
 
-def _run_function(sandbox: Sandbox, program: str, timeout_s: float) -> tuple[str, float, str]:
-    limits = Limits(**{**sandbox.limits.__dict__, "cpu_s": timeout_s, "wall_s": 2 * timeout_s + 1.0})
-    res = sandbox.run_python(program, b"", limits)
-    if res.status == "ok":
+def _run_function(sandbox: Sandbox, parts: tuple[str, str, str | None], timeout_s: float) -> tuple[str, float, str]:
+    """A pass is only the harness's token (harness.py), written after every check returned; an exit status
+    never is."""
+    limits = sandbox.limits.replace(cpu_s=timeout_s, wall_s=2 * timeout_s + 1.0)
+    solution, checks, entry = parts
+    res = sandbox.run_harness(solution, checks, entry, limits)
+    if res.passed:
         return "correct", res.elapsed_ms, ""
+    if res.status == "ok":  # ended with status 0 but without the token: the checks did not all return
+        return "wrong", res.elapsed_ms, "exited before every check returned"
     if res.status == "runtime_error" and res.stderr_tail.startswith("AssertionError"):
         return "wrong", res.elapsed_ms, res.stderr_tail
     return failure_status(res), res.elapsed_ms, f"{res.status}: {res.stderr_tail}"
 
 
-def function_program(ref: dict, text: str) -> str:
+def function_parts(ref: dict, text: str) -> tuple[str, str, str | None]:
+    """(solution, checks, entry point or None) for the harness."""
     if "entry_point" in ref:
-        return humaneval_program(ref["prompt"], text, ref["test"], ref["entry_point"])
+        entry = ref["entry_point"]
+        return _humaneval_solution(ref["prompt"], text, entry), ref["test"], entry
     if "test_list" in ref:
-        return mbpp_program(text, ref["test_list"], ref.get("test_imports"), ref.get("test_setup_code", ""))
+        return (*mbpp_parts(text, ref["test_list"], ref.get("test_imports"), ref.get("test_setup_code", "")), None)
     raise ValueError("reference has neither entry_point (HumanEval) nor test_list (MBPP)")
+
+
+def function_program(ref: dict, text: str) -> str:
+    """The whole program as one text (hashed, syntax-checked, deduplicated)."""
+    return joined_program(function_parts(ref, text))
+
+
+def joined_program(parts: tuple[str, str, str | None]) -> str:
+    solution, checks, entry = parts
+    return solution + "\n\n" + checks + (f"\n\ncheck({entry})\n" if entry else "")
 
 
 def verify_function(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads: int) -> pd.DataFrame:
@@ -252,17 +315,17 @@ def verify_function(problems: pd.DataFrame, samples: pd.DataFrame, options: dict
     sandbox = Sandbox.from_options(options)
 
     def build(pid: str, ref: dict) -> dict:
-        function_program(ref, "")  # validates the keys
+        check_reference("code_function", ref)
         return ref
 
     refs = _references(problems, build)
 
     def extract(pid, text):
-        return function_program(refs[pid], text) if (text or "").strip() else None
+        return function_parts(refs[pid], text) if (text or "").strip() else None
 
     timeout = float(opts["function_timeout_s"])
     return _verify_programs(samples, refs, opts, threads, sandbox, "code_function", extract,
-                            lambda program, *_: (lambda: _run_function(sandbox, program, timeout)))
+                            lambda parts, *_: (lambda: _run_function(sandbox, parts, timeout)))
 
 
 # ---- shared driver --------------------------------------------------------------------------------------------
@@ -273,34 +336,35 @@ def _verify_programs(samples, refs, opts, threads, sandbox, verifier, extract, m
     for i, (pid, text) in enumerate(zip(samples["problem_id"].astype(str), samples["text"])):
         ref = refs.get(pid)
         if ref is None or isinstance(ref, Exception):
-            rows[i] = verdict_row("verifier_error", None, verifier, 0.0, sandbox.isolation,
+            rows[i] = verdict_row("verifier_error", None, verifier, 0.0, sandbox.applied,
                                   str(ref) if ref is not None else f"problem {pid} not in problems table")
             continue
         try:
-            program = extract(pid, text if isinstance(text, str) else "")
+            payload = extract(pid, text if isinstance(text, str) else "")
+            program = payload if payload is None or isinstance(payload, str) else joined_program(payload)
         except Exception as e:  # noqa: BLE001
-            rows[i] = verdict_row("verifier_error", None, verifier, 0.0, sandbox.isolation, str(e))
+            rows[i] = verdict_row("verifier_error", None, verifier, 0.0, sandbox.applied, str(e))
             continue
         if program is None or not program.strip():
-            rows[i] = verdict_row("no_answer", None, verifier, 0.0, sandbox.isolation)
+            rows[i] = verdict_row("no_answer", None, verifier, 0.0, sandbox.applied)
             continue
         if not parses(program):
-            rows[i] = verdict_row("compile_error", program_hash(program), verifier, 0.0, sandbox.isolation)
+            rows[i] = verdict_row("compile_error", program_hash(program), verifier, 0.0, sandbox.applied)
             continue
         key = (pid, program) if opts["dedupe"] else (pid, program, i)
         members.setdefault(key, []).append(i)
         if key not in jobs:
-            jobs[key] = make_job(program, *(ref if isinstance(ref, tuple) else ()))
+            jobs[key] = make_job(payload, *(ref if isinstance(ref, tuple) else ()))
     t0 = time.perf_counter()
     results = run_distinct(jobs, threads)
     for key, idx in members.items():
         res = results[key]
         if isinstance(res, Exception):
-            row = verdict_row("sandbox_error", program_hash(key[1]), verifier, 0.0, sandbox.isolation,
+            row = verdict_row("sandbox_error", program_hash(key[1]), verifier, 0.0, sandbox.applied,
                               f"{type(res).__name__}: {res}")
         else:
             status, elapsed, detail = res
-            row = verdict_row(status, program_hash(key[1]), verifier, elapsed, sandbox.isolation, detail)
+            row = verdict_row(status, program_hash(key[1]), verifier, elapsed, sandbox.applied, detail)
         for i in idx:
             rows[i] = row
     log.info("%s: %d samples, %d distinct programs run in %.1f s", verifier, len(samples), len(jobs),

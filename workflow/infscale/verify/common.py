@@ -12,18 +12,28 @@ from typing import Any, Callable, Hashable
 
 import pandas as pd
 
-from ..contracts import VERDICT_COLUMNS, VERDICT_STATUSES
+from ..contracts import EXTRACTIONS, VERDICT_COLUMNS, VERDICT_STATUSES
 
 log = logging.getLogger(__name__)
 
 # First fenced block: ```lang ...\n body ``` ; an unclosed fence (generation cut at max tokens) runs to the end.
-FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+# Found with str.find, not one regex: `([A-Za-z0-9_+.#-]*)[^\n]*\n` backtracks quadratically on a long line
+# without a newline (30k characters took 0.95 s); this is linear.
+_LANG = re.compile(r"[ \t]*([A-Za-z0-9_+.#-]*)")
 
 
 def first_fenced_block(text: str) -> tuple[str, str] | None:
     """(language, body) of the first fenced code block, or None."""
-    m = FENCE.search(text or "")
-    return (m.group(1).lower(), m.group(2)) if m else None
+    text = text or ""
+    start = text.find("```")
+    if start < 0:
+        return None
+    nl = text.find("\n", start + 3)
+    if nl < 0:
+        return None  # no line ends after the first fence, so no fence opens a block
+    lang = _LANG.match(text, start + 3, nl).group(1).lower()
+    end = text.find("```", nl + 1)
+    return lang, text[nl + 1:] if end < 0 else text[nl + 1:end]
 
 
 def parse_reference(reference: str, problem_id: str) -> dict:
@@ -56,11 +66,17 @@ def run_distinct(jobs: dict[Hashable, Callable[[], Any]], threads: int) -> dict[
 
 
 def verdict_row(status: str, extracted: str | None, verifier: str, elapsed_ms: float, isolation: str | None,
-                detail: str = "") -> dict:
+                detail: str = "", extraction: str | None = None) -> dict:
+    """One verdict. `extraction` defaults to "format" when something was extracted (a fenced block, a patch, a
+    proof: these verifiers have no lenient fallback), else "none"."""
     if status not in VERDICT_STATUSES:
         raise ValueError(f"unknown verdict status {status!r}")
-    return {"correct": status == "correct", "status": status, "extracted": extracted, "verifier": verifier,
-            "elapsed_ms": float(elapsed_ms), "isolation": isolation, "detail": detail[:500]}
+    if extraction is None:
+        extraction = "none" if extracted is None else "format"
+    if extraction not in EXTRACTIONS:
+        raise ValueError(f"unknown extraction {extraction!r}")
+    return {"correct": status == "correct", "status": status, "extracted": extracted, "extraction": extraction,
+            "verifier": verifier, "elapsed_ms": float(elapsed_ms), "isolation": isolation, "detail": detail[:500]}
 
 
 def verdict_frame(samples: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
@@ -69,6 +85,6 @@ def verdict_frame(samples: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
     out.insert(1, "sample_index", samples["sample_index"].astype("int64").values)
     out["correct"] = out["correct"].astype(bool)
     out["elapsed_ms"] = out["elapsed_ms"].astype("float64")
-    for col in ("extracted", "isolation", "detail", "status", "verifier"):
+    for col in ("extracted", "extraction", "isolation", "detail", "status", "verifier"):
         out[col] = out[col].astype("string")  # nullable strings: an all-null shard still writes a string column
     return out[VERDICT_COLUMNS + ["detail"]].reset_index(drop=True)

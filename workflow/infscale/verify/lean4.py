@@ -200,7 +200,7 @@ class LeanRunner:
 
     @property
     def isolation(self) -> str:
-        return self.sandbox.isolation
+        return self.sandbox.applied
 
     def __call__(self, source: str) -> RunResult:
         env = {"ELAN_HOME": self.opts["elan_home"], "PATH": f"{self.opts['elan_home']}/bin:/usr/bin:/bin"}

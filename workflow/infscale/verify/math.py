@@ -1,95 +1,254 @@
-"""Math verifier (GSM8K, MATH): extract the final answer, then check equivalence with math-verify.
+"""Math verifier (GSM8K, MATH, and datasets added by config): extract the final answer in the format the prompt
+asked for, then check it against the reference.
+
+Extraction (`extract`), strict by default: an answer counts only in the format of the dataset's prompt style,
+as the Monkeys checkers (Brown et al. 2024, arXiv 2407.21787) accept only the formatted answer:
+- `gsm8k`: the number after the first `####` (GSM8K's answer line, Cobbe et al. 2021);
+- `minerva`: "Final Answer: The final answer is X. I hope it is correct." (Lewkowycz et al. 2022, Minerva);
+- any other style: the last `\\boxed{}`, `\\fbox{}` or `\\framebox{}`, braces balanced (Hendrycks et al. 2021).
+With `verifier.extraction: lenient` a sample without that format falls back to any other answer format, then to
+the last number in the text. Every verdict records how its answer was found: `extraction` is format, fallback or
+none.
+
+Equivalence (`Checker`): when the reference is one number (with an optional unit), the answer is read by
+`numbers.parse` and compared exactly or within the dataset's tolerance (`numbers.match`); anything else goes to
+math-verify, after `numbers.for_math_verify` rewrites scientific notation it would misread.
 
 Each distinct (problem, extracted answer) pair is checked once and the result reused for every sample that
-repeats it (with 10⁴ samples per problem most answers repeat). Every sample gets a status: correct, wrong,
-no_answer (nothing extractable) or verifier_error (the checker itself failed on that answer).
+repeats it (with 10⁴ samples per problem most answers repeat); each reference is parsed once per problem.
+Statuses: correct, wrong, no_answer (nothing extracted), timeout (math-verify's time limit, `verifier.timeout_s`),
+verifier_error (the checker failed on that answer, or the problem's reference cannot be parsed: logged once).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 
 import pandas as pd
 
+from ..contracts import EXTRACTIONS
 from ..problems import last_boxed
+from . import numbers
 
 log = logging.getLogger(__name__)
 
 VERIFIER = "math-verify"
+DEFAULT_TIMEOUT_S = 5
+
+_GSM = re.compile(r"####\s*(?:\*\*)?\s*\\?\$?\s*([-+−]?\s*(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)")
+_MINERVA = re.compile(r"(?:Final Answer:\s*)?The final answer is:?\s*(.+?)\s*(?:\.?\s*I hope it is correct|\n|$)",
+                      re.IGNORECASE)
 _FINAL = re.compile(r"final answer is[:\s]*(.+?)(?:\.\s*I hope it is correct|\n|$)", re.IGNORECASE)
 _ANSWER_IS = re.compile(r"answer is[:\s]*(.+?)(?:\n|$)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+_BOXED_ONLY = re.compile(r"^\\(?:boxed|fbox|framebox)\s*\{")
 
 
 def _clean(ans: str) -> str:
     ans = ans.strip().strip("$").strip()
     ans = re.sub(r"\.$", "", ans).strip()
+    if _BOXED_ONLY.match(ans):
+        ans = last_boxed(ans) or ans
     return ans
 
 
-def extract_answer(text: str) -> str | None:
-    """The sample's final answer: last \\boxed{}, else after '####', else 'final answer is …', else the last
-    number in the text. None when nothing is found."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    boxed = last_boxed(text)
-    if boxed:
-        return _clean(boxed)
-    if "####" in text:
-        tail = text.rsplit("####", 1)[1].strip().splitlines()
-        if tail and tail[0].strip():
-            return _clean(tail[0])
+def _gsm8k(text: str) -> str | None:
+    m = _GSM.search(text)
+    return m.group(1).replace(" ", "").replace("−", "-").rstrip(",.") if m else None
+
+
+def _minerva(text: str) -> str | None:
+    m = _MINERVA.search(text)
+    return (_clean(m.group(1)) or None) if m else None
+
+
+def _boxed(text: str) -> str | None:
+    b = last_boxed(text)
+    return (_clean(b) or None) if b else None
+
+
+_FORMATS = {"gsm8k": _gsm8k, "minerva": _minerva}
+
+
+def _any_format(text: str) -> str | None:
+    """Any of the answer formats: last \\boxed{}, else '####', else 'final answer is'."""
+    return _boxed(text) or _gsm8k(text) or _minerva(text)
+
+
+def _lenient(text: str) -> str | None:
+    """Today's permissive chain: any format, else 'answer is …', else the last number in the text."""
+    got = _any_format(text)
+    if got:
+        return got
     for rx in (_FINAL, _ANSWER_IS):
         found = rx.findall(text)
         if found and _clean(found[-1]):
             return _clean(found[-1])
-    numbers = _NUMBER.findall(text)
-    if numbers:
-        return numbers[-1].replace(",", "")
-    return None
+    found = _NUMBER.findall(text)
+    return found[-1].replace(",", "") if found else None
 
 
-def equivalent(reference: str, answer: str) -> bool:
-    """math-verify equivalence of two answer strings (both read as LaTeX math)."""
+def extract(text: str, style: str | None = "plain", lenient: bool = False) -> tuple[str | None, str]:
+    """(answer, how): the answer in the prompt style's format ("format"); with `lenient`, else any other format
+    or the last number ("fallback"); else (None, "none"). `style=None` accepts any of the formats."""
+    if not isinstance(text, str) or not text.strip():
+        return None, "none"
+    fmt = _any_format if style is None else _FORMATS.get(style, _boxed)
+    got = fmt(text)
+    if got:
+        return got, "format"
+    if lenient:
+        got = _lenient(text)
+        if got:
+            return got, "fallback"
+    return None, "none"
+
+
+def extract_answer(text: str, style: str | None = None, lenient: bool = False) -> str | None:
+    """The sample's final answer (see `extract`), or None."""
+    return extract(text, style, lenient)[0]
+
+
+# -- equivalence ---------------------------------------------------------------------------------------------
+class Timeout(Exception):
+    """math-verify ran out of time on one comparison."""
+
+
+class ReferenceError_(ValueError):
+    """A problem's reference cannot be parsed."""
+
+
+def _mv():
     from math_verify import parse, verify
+    from math_verify.errors import TimeoutException
+    return parse, verify, TimeoutException
 
-    gold = parse(f"${reference}$")
-    pred = parse(f"${answer}$")
-    if not gold or not pred:
-        return reference.strip().replace(",", "") == answer.strip().replace(",", "")
-    return bool(verify(gold, pred))
+
+def _limit(timeout_s: int) -> int | None:
+    """math-verify's timeout uses SIGALRM, which only the main thread may set; elsewhere it runs unlimited."""
+    return timeout_s if threading.current_thread() is threading.main_thread() else None
+
+
+def _mv_parse(text: str, timeout_s: int):
+    parse, _, TimeoutException = _mv()
+    timeout_s = _limit(timeout_s)
+    try:
+        return parse(f"${numbers.for_math_verify(text)}$", parsing_timeout=timeout_s, raise_on_error=True)
+    except TimeoutException as e:
+        raise Timeout(f"parsing took over {timeout_s} s") from e
+
+
+def _parsed(objs) -> bool:
+    return any(not isinstance(o, str) for o in objs or [])
+
+
+class Reference:
+    """One problem's reference, parsed once: a number with a unit (numbers.parse), or math-verify's parse."""
+
+    def __init__(self, text, timeout_s: int = DEFAULT_TIMEOUT_S):
+        if not isinstance(text, str) or not text.strip():
+            raise ReferenceError_(f"empty reference {text!r}")
+        self.text = _clean(text)
+        self.quantity = numbers.parse(self.text)
+        self._gold = None
+        self.timeout_s = timeout_s
+        if self.quantity is None:
+            if not _parsed(self.gold):
+                raise ReferenceError_(f"math-verify cannot read reference {self.text[:80]!r}")
+
+    @property
+    def gold(self):
+        if self._gold is None:
+            self._gold = _mv_parse(self.text, self.timeout_s)
+        return self._gold
+
+
+def equivalent(reference, answer: str, *, rel_tol: float | None = None, abs_tol: float | None = None,
+               timeout_s: int = DEFAULT_TIMEOUT_S) -> bool:
+    """Is `answer` the reference? Numbers (with units) by numbers.match, anything else by math-verify.
+
+    Raises Timeout when math-verify runs out of time. `reference` is a string or a parsed Reference.
+    """
+    ref = reference if isinstance(reference, Reference) else Reference(reference, timeout_s)
+    if ref.quantity is not None:
+        q = numbers.parse(answer)
+        if q is not None:
+            return numbers.match(ref.quantity, q, rel_tol, abs_tol)
+    _, verify, TimeoutException = _mv()
+    pred = _mv_parse(answer, timeout_s)
+    gold = ref.gold
+    if not _parsed(gold) or not _parsed(pred):
+        return ref.text.replace(",", "").replace(" ", "") == answer.strip().replace(",", "").replace(" ", "")
+    try:
+        return bool(verify(gold, pred, timeout_seconds=_limit(timeout_s), raise_on_error=True))
+    except TimeoutException as e:
+        raise Timeout(f"comparison took over {timeout_s} s") from e
+    except Exception:  # noqa: BLE001 - math-verify's own answer for a comparison it cannot make: not equal
+        return False
+
+
+def options_of(options: dict) -> dict:
+    """The math verifier's settings from a dataset's verify options (defaults filled in)."""
+    mode = options.get("extraction", "strict")
+    if mode not in ("strict", "lenient"):
+        raise ValueError(f"verifier.extraction must be strict or lenient, got {mode!r}")
+    return {"cache": bool(options.get("cache", True)), "lenient": mode == "lenient",
+            "style": options.get("style"), "rel_tol": options.get("rel_tol"), "abs_tol": options.get("abs_tol"),
+            "timeout_s": int(options.get("timeout_s", DEFAULT_TIMEOUT_S))}
 
 
 def verify(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads: int = 1) -> pd.DataFrame:
-    use_cache = options.get("cache", True)
-    refs = dict(zip(problems["problem_id"], problems["reference"]))
-    cache: dict[tuple[str, str], tuple[bool, str]] = {}
+    opts = options_of(options)
+    refs_text = dict(zip(problems["problem_id"], problems["reference"]))
+    refs: dict[str, Reference | None] = {}
+    cache: dict[tuple[str, str], str] = {}
+    tol = {"rel_tol": opts["rel_tol"], "abs_tol": opts["abs_tol"], "timeout_s": opts["timeout_s"]}
+
+    def reference(pid):
+        if pid not in refs:
+            try:
+                refs[pid] = Reference(refs_text[pid], opts["timeout_s"])
+            except (ReferenceError_, Timeout) as e:
+                log.error("problem %s: reference cannot be parsed, its samples get verifier_error: %s", pid, e)
+                refs[pid] = None
+        return refs[pid]
+
+    def check(pid, extracted):
+        ref = reference(pid)
+        if ref is None:
+            return "verifier_error"
+        try:
+            return "correct" if equivalent(ref, extracted, **tol) else "wrong"
+        except Timeout as e:
+            log.warning("math-verify timed out on %s %r: %s", pid, extracted[:80], e)
+            return "timeout"
+        except Exception as e:  # noqa: BLE001 - a bad answer must not lose the shard
+            log.warning("math-verify failed on %s %r: %s", pid, extracted[:80], e)
+            return "verifier_error"
+
     rows = []
     for pid, idx, text in zip(samples["problem_id"], samples["sample_index"], samples["text"]):
         t0 = time.perf_counter()
         try:
-            extracted = extract_answer(text)
+            extracted, how = extract(text, opts["style"], opts["lenient"])
             if extracted is None:
-                correct, status = False, "no_answer"
-            else:
+                status = "no_answer"
+            elif opts["cache"]:
                 key = (pid, extracted)
-                if use_cache and key in cache:
-                    correct, status = cache[key]
-                else:
-                    try:
-                        ok = equivalent(refs[pid], extracted)
-                        correct, status = ok, "correct" if ok else "wrong"
-                    except Exception as e:  # noqa: BLE001 - a bad answer must not lose the shard
-                        log.warning("math-verify failed on %s %r: %s", pid, extracted[:80], e)
-                        correct, status = False, "verifier_error"
-                    cache[key] = (correct, status)
+                status = cache.get(key)
+                if status is None:
+                    status = cache[key] = check(pid, extracted)
+            else:
+                status = check(pid, extracted)
         except Exception as e:  # noqa: BLE001
             log.warning("extraction failed on %s/%s: %s", pid, idx, e)
-            extracted, correct, status = None, False, "verifier_error"
-        rows.append((pid, int(idx), bool(correct), status, extracted, VERIFIER,
+            extracted, how, status = None, "none", "verifier_error"
+        rows.append((pid, int(idx), status == "correct", status, extracted, how, VERIFIER,
                      (time.perf_counter() - t0) * 1000.0, "none"))
     log.info("math verifier: %d samples, %d distinct answers checked", len(rows), len(cache))
-    return pd.DataFrame(rows, columns=["problem_id", "sample_index", "correct", "status", "extracted", "verifier",
-                                       "elapsed_ms", "isolation"])
+    assert {r[5] for r in rows} <= set(EXTRACTIONS)
+    return pd.DataFrame(rows, columns=["problem_id", "sample_index", "correct", "status", "extracted", "extraction",
+                                       "verifier", "elapsed_ms", "isolation"])
