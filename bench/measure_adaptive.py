@@ -79,13 +79,14 @@ def live(uniform_path, adaptive_paths) -> dict:
         both = m.merge(u, on=["problem_id", "sample_index"], suffixes=("", "_u"))
         same = all((both[c] == both[f"{c}_u"]).all() for c in ("seed", "completion_tokens", "correct"))
         vs = adaptive.versus_uniform(adaptive.progress(m), o)
-        res = _headline(vs, target, total) | {"same_samples": bool(same and len(both) == len(m)),
-                                               "steps": vs.to_dict("records")}
+        res = _headline(vs, target, total) | {"same_samples": bool(same), "shared_samples": len(both),
+                                               "beyond_uniform": len(m) - len(both), "steps": vs.to_dict("records")}
         out[str(path)] = res
         print(vs.to_string(index=False))
         print(f"{path}: uniform coverage {target:.3f} with {total} samples; adaptive reaches it with "
-              f"{res['samples_spent']} (final {res['final_coverage']:.3f} with {res['final_spent']}); every shared "
-              f"sample identical: {res['same_samples']}")
+              f"{res['samples_spent']} (final {res['final_coverage']:.3f} with {res['final_spent']}); "
+              f"{res['shared_samples']} samples drawn by both runs, all identical: {res['same_samples']}; "
+              f"{res['beyond_uniform']} beyond uniform's k")
     return out
 
 
