@@ -17,6 +17,7 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/verify.smk"
 include: "workflow/rules/merge.smk"
+include: "workflow/rules/release.smk"
 include: "workflow/rules/coverage.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/analysis.smk"
@@ -45,4 +46,5 @@ rule all:
         adaptive_targets(),
         report_targets(),
         paper_targets(),
+        release_targets(),
     default_target: True

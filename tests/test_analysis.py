@@ -50,8 +50,13 @@ def test_chain_coverage_fit_flops_cost(ws):
 def test_selection_and_allocate(ws):
     root, _ = ws
     a = root / "results/analysis"
-    sel = analysis.run_selection(root / "results/merged/small/toy.parquet", a / "sel.csv", [1, 8], trials=10)
-    assert {"majority", "oracle", "best_of_n", "weighted_vote"} == set(sel["method"])
+    sel = analysis.run_selection(root / "results/merged/small/toy.parquet", a / "sel.csv", [1, 8], trials=10,
+                                 out_gap=a / "gap.csv", out_verifiers=a / "ver.csv")
+    assert {"majority", "oracle", "best_of_n", "weighted"} == set(sel["method"])
+    gap = pd.read_csv(a / "gap.csv")
+    assert list(gap["k"]) == [1, 8] and (gap["gap"] >= -1e-12).all()
+    ver = pd.read_csv(a / "ver.csv")
+    assert list(ver["verifier"]) == ["reward"] and ver["auroc"].between(0, 1).all()
     o = sel[sel.method == "oracle"].set_index("k")["mean"]
     assert o.loc[8] >= o.loc[1]
     merged = {m: root / f"results/merged/{m}/toy.parquet" for m in ("small", "big")}

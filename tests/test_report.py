@@ -18,7 +18,8 @@ from analysis_synth import write_workspace
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = {"coverage vs k": "coverage.png", "pass^k and coverage at cost": "measures.png",
            "coverage vs FLOPs": "flops.png", "cost-matched": "cost.png",
-           "selection": "selection.png", "allocation": "allocate.png"}
+           "selection": "selection.png", "allocation": "allocate.png",
+           "verification gap": "gap.png"}
 
 SNAKEFILE = f"""\
 import sys

@@ -62,7 +62,7 @@ def test_judge_scores_every_step_from_yes_no_logprobs(engines):
 def test_best_of_n_three_selections_on_one_ledger(engines):
     df = _run(engines, "bon", {"kind": "best_of_n"}, [1, 2])
     assert list(df.columns) == SEARCH_COLUMNS and len(df) == 2 * 2 * 3
-    assert set(df["strategy"]) == {"bon_naive", "bon_weighted", "bon_majority"}
+    assert set(df["strategy"]) == {"bon_best_of_n", "bon_weighted", "bon_majority"}
     for (pid, n), g in df.groupby(["problem_id", "budget"]):
         assert g[LEDGER].nunique().eq(1).all()          # the three selections share one set of N samples
         assert (g["generations"] == n).all()
@@ -70,7 +70,7 @@ def test_best_of_n_three_selections_on_one_ledger(engines):
         one, two = g[g.budget == 1].iloc[0], g[g.budget == 2].iloc[0]
         assert two["policy_generated_tokens"] > one["policy_generated_tokens"]  # N=2 holds the N=1 sample and one more
         assert two["verifier_generated_tokens"] >= one["verifier_generated_tokens"] + 1
-        naive = g[(g.budget == 2) & (g.strategy == "bon_naive")].iloc[0]
+        naive = g[(g.budget == 2) & (g.strategy == "bon_best_of_n")].iloc[0]
         assert naive["reward"] >= g[g.budget == 2]["reward"].max() - 1e-12   # naive = highest PRM reward
     assert df.groupby("problem_id")["sample_index"].apply(lambda s: sorted(s) == list(range(6))).all()
 

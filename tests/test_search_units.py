@@ -9,8 +9,7 @@ import yaml
 from infscale import config as C
 from infscale.search import run as R
 from infscale.search.prm import aggregate, split_steps
-from infscale.search.strategies import (select, select_hierarchical, select_majority, select_naive,
-                                        select_weighted, width_for)
+from infscale.search.strategies import select, select_hierarchical, width_for
 from conftest import ROOT
 
 
@@ -35,15 +34,16 @@ def test_aggregations():
 def test_selections():
     classes = np.array([0, 1, 1, 2, -1])
     rewards = np.array([0.9, 0.5, 0.6, 0.2, 0.95])
-    assert select_naive(rewards) == 4                       # the single highest reward, even without an answer
-    assert select_weighted(classes, rewards) == 2           # class 1 sums 1.1 > 0.9; its best member is index 2
-    assert select_majority(classes) == 1                    # class 1 has two votes; its first member
-    assert select_majority(np.array([2, 0, 0, 2])) == 0     # tie between classes 2 and 0: earliest sample wins
-    assert select_majority(np.array([-1, -1])) == 0
-    assert select_naive([np.nan, 0.1]) == 1                 # NaN rewards never win
-    assert select("weighted", classes, rewards) == 2
-    with pytest.raises(ValueError):
-        select("best", classes, rewards)
+    assert select("best_of_n", classes, rewards) == 4       # the single highest reward, even without an answer
+    assert select("weighted", classes, rewards) == 2        # class 1 sums 1.1 > 0.9; its best member is index 2
+    assert select("majority", classes, rewards) == 1        # class 1 has two votes; its first member
+    assert select("majority", np.array([2, 0, 0, 2]), None) == 0   # tie between classes 2 and 0: earliest sample
+    assert select("majority", np.array([-1, -1]), None) == 0
+    assert select("best_of_n", None, [np.nan, 0.1]) == 1    # NaN rewards never win
+    # raw rewards, no shift: A sums -0.20, B -0.15, so B (index 2) wins
+    assert select("weighted", np.array([0, 0, 1]), np.array([-0.10, -0.10, -0.15])) == 2
+    with pytest.raises(ValueError, match="vote method 'naive'"):
+        select("naive", classes, rewards)
 
 
 def test_hierarchical_selection_within_then_across_chains():

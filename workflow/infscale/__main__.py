@@ -6,6 +6,7 @@
     python -m infscale problems --config C --dataset D
     python -m infscale model    --config C --model M
     python -m infscale merge    --config C --model M --dataset D
+    python -m infscale import-release --config config/release.yaml --model M --dataset D
 
 Paths default to the workflow's (results/...), so a failed shard can be rerun and debugged in place.
 """
@@ -50,6 +51,12 @@ def _stage(a) -> None:
     elif a.stage == "verify":
         from .verify import verify_shard
         verify_shard(p["problems"], p["samples"], a.out or p["verdicts"], C.verify_options(cfg, a.dataset), a.threads)
+    elif a.stage == "import-release":
+        from .release import import_job, import_release
+        shards = C.shards(cfg, a.dataset)
+        import_release(import_job(cfg, a.model, a.dataset), p["problems"],
+                       [f"results/samples/{a.model}/{a.dataset}/{s}.parquet" for s in shards],
+                       [f"results/verdicts/{a.model}/{a.dataset}/{s}.parquet" for s in shards], a.out or p["merged"])
     elif a.stage == "merge":
         from .merge import merge_shards
         shards = C.shards(cfg, a.dataset)
@@ -61,7 +68,7 @@ def _stage(a) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m infscale", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["problems", "model", "generate", "verify", "merge"])
+    ap.add_argument("stage", choices=["problems", "model", "generate", "verify", "merge", "import-release"])
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--model")
     ap.add_argument("--dataset")

@@ -59,12 +59,21 @@ def run_cost(merged_path, curve_csv, price: dict, out_curve, out_problems):
     return out
 
 
-def run_selection(merged_path, out_csv, ks=None, trials: int = 100, seed: int = 0):
+def run_selection(merged_path, out_csv, ks=None, trials: int = 100, seed: int = 0, out_gap=None,
+                  out_verifiers=None):
+    """Selection curve (selection.selection_curve); optionally the generation–verification gap table and each
+    reward column's TPR / FPR / AUROC against the verdicts (ensemble.verifier_metrics)."""
+    from . import ensemble
+
     m = _merged(merged_path)
     require_columns(m, ["extracted"], f"merged table {merged_path}")
     nmin = int(m.groupby("problem_id").size().min())
     ks = [k for k in (ks or coverage.log_ks(nmin, 12).tolist()) if k <= nmin]
     t = selection.selection_curve(m, ks, trials=trials, seed=seed)
+    if out_gap is not None:
+        io.write_csv(selection.gap_table(t), out_gap)
+    if out_verifiers is not None:
+        io.write_csv(ensemble.verifier_metrics(m, selection.reward_columns(m)), out_verifiers)
     io.write_csv(t, out_csv)
     return t
 
@@ -166,8 +175,8 @@ def run_job(rule: str, input, output, params, log_path) -> None:
         elif rule == "cost":
             run_cost(input.merged, input.curve, dict(_p(params, "price", {})), output.curve, output.problems)
         elif rule == "selection":
-            run_selection(input[0], output[0], _p(params, "ks"), int(_p(params, "trials", 100)),
-                          int(_p(params, "seed", 0)))
+            run_selection(input[0], output.curve, _p(params, "ks"), int(_p(params, "trials", 100)),
+                          int(_p(params, "seed", 0)), output.gap, output.verifiers)
         elif rule == "export":
             from .export import export
             n = export(input.problems, list(input.samples), input.merged, output[0],

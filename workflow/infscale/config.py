@@ -185,13 +185,21 @@ def model_config_json(config: dict, model: str) -> str | None:
 def has_flops(config: dict, model: str, dataset: str | None = None) -> bool:
     """True when FLOPs can be computed for the model: a full shape, or a config.json to read it from.
 
-    `dataset` is for per-pair conditions (token counts of imported samples); none are applied here yet."""
+    With `dataset`, also that the pair's samples have token counts (imported releases need a tokenizer)."""
     entry = shape_entry(config, model)
-    return all(k in entry for k in SHAPE_KEYS) or model_config_json(config, model) is not None
+    shaped = all(k in entry for k in SHAPE_KEYS) or model_config_json(config, model) is not None
+    return shaped and (dataset is None or has_tokens(config, model, dataset))
 
 
-def has_price(config: dict, model: str) -> bool:
-    return "price" in config["models"][model]
+def has_price(config: dict, model: str, dataset: str | None = None) -> bool:
+    """True when the model has a price; with `dataset`, also token counts on it (as for has_flops)."""
+    return "price" in config["models"][model] and (dataset is None or has_tokens(config, model, dataset))
+
+
+def has_tokens(config: dict, model: str, dataset: str) -> bool:
+    """False for a release whose tokenizer can't be had (release.tokens_reason says why): no FLOPs, no cost."""
+    from .release import tokens_reason  # release reads datasets; imported only when asked
+    return tokens_reason(config, model, dataset) is None
 
 
 def family(config: dict, model: str) -> str:
@@ -201,7 +209,7 @@ def family(config: dict, model: str) -> str:
 
 def _matchable(config: dict) -> list[tuple[str, str]]:
     """The (model, dataset) pairs a matched comparison can place: with FLOPs or a price."""
-    return [(m, d) for m, d in pairs(config) if has_flops(config, m, d) or has_price(config, m)]
+    return [(m, d) for m, d in pairs(config) if has_flops(config, m, d) or has_price(config, m, d)]
 
 
 def family_models(config: dict, fam: str, dataset: str) -> list[str]:

@@ -3,7 +3,8 @@
 - coverage against k on a log-x axis with the bootstrap band and the fitted law exp(a·k^b) (Figs. 2 and 5);
 - coverage against total inference FLOPs, one panel per model family (Figs. 3 and 4);
 - cost-matched bars: coverage each priced model reaches within the same dollar budget (Table 1's question);
-- selection methods (majority vote, reward best-of-N / weighted vote) against oracle coverage (Fig. 7);
+- selection methods (majority vote, reward best-of-N / weighted vote) against oracle coverage (Fig. 7), and the
+  generation–verification gap per k (Weaver, arXiv 2506.18203);
 - the compute-optimal allocation frontier against every single model;
 - the FLOPs- and dollar-matched comparison of one family on one task, with the winner at each budget (Fig. 4);
 - pass^k beside pass@k, and coverage@cost (coverage against attempts, uniform vs Reset-and-Discard);
@@ -119,9 +120,19 @@ def fig_measures(curves: pd.DataFrame, path, title: str) -> None:
     io.write_png(fig, path)
 
 
-def fig_flops(curves: pd.DataFrame, families: dict, path, title: str) -> None:
+def _notes(params) -> list[str]:
+    """One line per model left out of the FLOPs and cost figures for want of token counts (release.tokens_reason)."""
+    return list(getattr(params, "notes", None) or [])
+
+
+def _footnote(fig, notes: list[str]) -> None:
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=6)
+
+
+def fig_flops(curves: pd.DataFrame, families: dict, path, title: str, notes: list[str] = ()) -> None:
     if curves.empty:
-        return _empty(path, title, "no FLOPs: no model shape known (models.<m>.shape)")
+        return _empty(path, title, "\n".join(notes) or "no FLOPs: no model shape known (models.<m>.shape)")
     plt, sns = _plt()
     curves = curves.assign(family=curves["model"].map(lambda m: families.get(m) or m))
     fams = sorted(curves["family"].unique())
@@ -132,6 +143,7 @@ def fig_flops(curves: pd.DataFrame, families: dict, path, title: str) -> None:
         ax.set_ylim(0, 1)
         ax.set_xlabel("total inference FLOPs (Monkeys v3)")
         ax.set_title(f"{title} — {fam}")
+    _footnote(fig, notes)
     io.write_png(fig, path)
 
 
@@ -150,9 +162,9 @@ def cost_matched(costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fig_cost(table: pd.DataFrame, path, title: str) -> None:
+def fig_cost(table: pd.DataFrame, path, title: str, notes: list[str] = ()) -> None:
     if table.empty:
-        return _empty(path, title, "no dollar costs: no model has models.<m>.price in config")
+        return _empty(path, title, "\n".join(notes) or "no dollar costs: no model has models.<m>.price in config")
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     sns.barplot(data=table, x="model", y="coverage", ax=ax)
@@ -162,6 +174,7 @@ def fig_cost(table: pd.DataFrame, path, title: str) -> None:
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("coverage")
     ax.set_title(f"{title} — same budget ${table['budget_dollars'].iloc[0]:.3g}")
+    _footnote(fig, notes)
     io.write_png(fig, path)
 
 
@@ -200,16 +213,47 @@ def fig_selection(sel: pd.DataFrame, path, title: str) -> None:
     fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 3.6), squeeze=False)
     for ax, m in zip(axes[0], models):
         g = sel[sel["model"] == m]
-        for meth, h in g.groupby("method"):
-            ax.plot(h["k"], h["mean"], marker="o", markersize=3, label=meth,
+        verifier = g["verifier"].fillna("") if "verifier" in g else pd.Series("", index=g.index)
+        for (meth, ver), h in g.groupby([g["method"], verifier]):
+            h = h.sort_values("k")
+            ax.plot(h["k"], h["mean"], marker="o", markersize=3, label=f"{meth} ({ver})" if ver else meth,
                     linestyle="--" if meth == "oracle" else "-")
-            ax.fill_between(h["k"], h["mean"] - h["std"], h["mean"] + h["std"], alpha=0.15)
+            lo, hi = (h["lo"], h["hi"]) if "lo" in h else (h["mean"] - h["std"], h["mean"] + h["std"])
+            ax.fill_between(h["k"], lo, hi, alpha=0.15)  # 95% of trials (random subsets of size k)
         ax.set_xscale("log")
         ax.set_ylim(0, 1)
         ax.set_xlabel("number of samples k")
         ax.set_ylabel("success rate")
         ax.set_title(f"{title} — {m}")
         ax.legend(fontsize=7)
+    io.write_png(fig, path)
+
+
+def fig_gap(gap: pd.DataFrame, path, title: str) -> None:
+    """Generation–verification gap (Weaver, arXiv 2506.18203): coverage and each selector's accuracy at each k
+    (selection.gap_table), one panel per model; the shaded area is the gap to the best selector."""
+    if gap.empty:
+        return _empty(path, title, "no selection results (math datasets only)")
+    plt, sns = _plt()
+    models = sorted(gap["model"].unique())
+    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 3.8), squeeze=False)
+    skip = {"k", "model", "coverage", "gap", "best_selector"}
+    for ax, m in zip(axes[0], models):
+        g = gap[gap["model"] == m].sort_values("k")
+        ax.plot(g["k"], g["coverage"], "k--", marker="o", markersize=3, label="coverage (oracle)")
+        sel = [c for c in g.columns if c not in skip and g[c].notna().any()]
+        colors = sns.color_palette("husl", n_colors=max(len(sel), 1))
+        for c, color in zip(sel, colors):
+            ax.plot(g["k"], g[c], marker="o", markersize=3, label=c, color=color,
+                    linestyle=":" if c.startswith("best_of_n") else "-")
+        if sel:
+            ax.fill_between(g["k"], g[sel].max(axis=1), g["coverage"], color="grey", alpha=0.2, label="gap")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("number of samples k")
+        ax.set_ylabel("success rate")
+        ax.set_title(f"{title} — {m}")
+        ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
     io.write_png(fig, path)
 
 
@@ -238,11 +282,13 @@ def run_report(input, output, params) -> None:
     sel = _read(dict(zip(params.selection_models, input.selection)))
     alloc = pd.read_csv(input.allocate[0]) if len(input.allocate) else pd.DataFrame()
     fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts)
-    fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}")
+    fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}", _notes(params))
     fig_measures(cov, output.measures_png, ds)
     cm = cost_matched(co)
-    fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}")
+    fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}", _notes(params))
     fig_selection(sel, output.selection_png, f"selection on {ds}")
+    fig_gap(_read(dict(zip(params.selection_models, input.selection_gap))), output.gap_png,
+            f"generation-verification gap on {ds}")
     fig_allocate(alloc, output.allocate_png, f"compute-optimal allocation on {ds}")
     keep = cov[cov["k"].isin(np.unique(np.r_[2 ** np.arange(0, 15), cov["k"].max()]))] if len(cov) else cov
     io.write_csv(keep, output.coverage_table)

@@ -1,142 +1,131 @@
 """Selecting one answer out of k samples (Brown et al. 2024, arXiv 2407.21787, §4.2, Fig. 7).
 
-Methods, each scored as the share of problems whose selected sample is correct:
-- majority vote over the extracted answers, with answers grouped by mathematical equivalence (math-verify);
-- reward-model best-of-N (highest `reward`) and reward-weighted vote (class with the largest reward sum), when the
-  merged table has a `reward` column;
-- oracle: correct if any of the k samples is correct; its expectation is coverage (pass@k).
+Methods (infscale.vote), each scored as the share of problems whose selected answer is correct:
+- `majority` vote over the extracted answers, grouped by mathematical equivalence (infscale.answers: the classes
+  of pairwise math-verify grouping, in about linear time);
+- per reward column (`reward`, or `reward_<verifier>` from the score stage): `best_of_n` (highest reward) and
+  `weighted` vote (class with the largest sum of raw rewards); the output's `verifier` column names it;
+- with two or more reward columns, the same two methods on verifier ensembles (infscale.ensemble, Weaver,
+  arXiv 2506.18203): `ensemble_rank` / `ensemble_z` (mean of per-problem normalised scores) and
+  `ensemble_weak` (label-free weak-supervision weights);
+- `oracle`: correct if any of the k samples is correct; its expectation is coverage (pass@k).
+Together, oracle vs the selectors at each k is the generation–verification gap.
+A class counts as correct when most of its samples are (equivalent answers share one verdict).
+
 For each k we draw `trials` (default 100) random subsets of size k per problem — not the first k samples — and
-report mean ± std over trials of the accuracy over problems.
+report the mean, std and the 2.5/97.5 percentiles (`lo`, `hi`) over trials of the accuracy over problems. The
+subsets of one trial are the prefixes of one random permutation of the problem's samples, so all k share the
+draws (each k alone is still a uniform random subset). Ties are broken at random (vote ties="random").
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pandas as pd
 
+from . import ensemble, vote
+from .answers import EquivalenceCache, answer_classes
 from .contracts import require_columns
 
-
-class EquivalenceCache:
-    """Pairwise math-verify checks between answer strings, cached (a check costs ~1–3 ms)."""
-
-    def __init__(self):
-        self._parsed: dict[str, list] = {}
-        self._pairs: dict[tuple[str, str], bool] = {}
-        self.checks = 0
-
-    def _parse(self, s: str):
-        if s not in self._parsed:
-            from math_verify import parse
-            timeout = 5 if threading.current_thread() is threading.main_thread() else None
-            p = parse(f"${s}$", parsing_timeout=timeout)
-            if not p:
-                p = parse(s, parsing_timeout=timeout)
-            self._parsed[s] = p
-        return self._parsed[s]
-
-    def equivalent(self, a: str, b: str) -> bool:
-        if a == b:
-            return True
-        key = (a, b) if a < b else (b, a)
-        if key not in self._pairs:
-            from math_verify import verify
-            pa, pb = self._parse(key[0]), self._parse(key[1])
-            timeout = 5 if threading.current_thread() is threading.main_thread() else None
-            ok = bool(pa and pb and verify(pa, pb, timeout_seconds=timeout))
-            self.checks += 1
-            self._pairs[key] = ok
-        return self._pairs[key]
+__all__ = ["EquivalenceCache", "answer_classes", "reward_columns", "selection_curve", "problem_trials"]
 
 
-def answer_classes(answers, cache: EquivalenceCache | None = None) -> np.ndarray:
-    """Class id per answer: equal strings share a class; distinct strings join the first class whose
-    representative math-verify finds equivalent. Null / empty answers get -1 (no vote)."""
-    cache = cache or EquivalenceCache()
-    reps: list[str] = []
-    by_string: dict[str, int] = {}
-    out = np.full(len(answers), -1, dtype=np.int64)
-    for i, a in enumerate(answers):
-        if a is None or (isinstance(a, float) and np.isnan(a)) or str(a).strip() == "":
-            continue
-        a = str(a).strip()
-        if a not in by_string:
-            cls = next((j for j, r in enumerate(reps) if cache.equivalent(r, a)), None)
-            if cls is None:
-                reps.append(a)
-                cls = len(reps) - 1
-            by_string[a] = cls
-        out[i] = by_string[a]
-    return out
+def reward_columns(merged: pd.DataFrame) -> dict[str, str]:
+    """verifier name → reward column: `reward_<verifier>` columns, and a plain `reward` column as "reward"."""
+    cols = {}
+    for c in merged.columns:
+        if c == "reward" or c.startswith("reward_"):
+            if merged[c].notna().any():
+                cols[c[len("reward_"):] if c.startswith("reward_") else "reward"] = c
+    return cols
 
 
-def _pick_class(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Row-wise argmax with ties broken uniformly at random; -1 where a row has no positive score."""
-    noise = rng.random(scores.shape) * 1e-9 * (np.abs(scores).max() + 1.0)
-    best = np.argmax(scores + noise * (scores == scores.max(axis=1, keepdims=True)), axis=1)
-    none = ~(scores > 0).any(axis=1) if scores.shape[1] else np.ones(len(scores), bool)
-    best[none] = -1
-    return best
+def _permutations(n: int, trials: int, kmax: int, rng: np.random.Generator) -> np.ndarray:
+    """trials × kmax: the first kmax entries of `trials` independent random permutations of range(n)."""
+    if kmax * 4 < n:  # a short prefix: random keys, keep the kmax smallest (argpartition), order them
+        keys = rng.random((trials, n))
+        idx = np.argpartition(keys, kmax - 1, axis=1)[:, :kmax]
+        order = np.argsort(np.take_along_axis(keys, idx, axis=1), axis=1)
+        return np.take_along_axis(idx, order, axis=1)
+    return rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (trials, n)), axis=1)[:, :kmax]
 
 
-def _problem_trials(classes, correct, reward, k, trials, rng):
-    """Per trial: correct (0/1) for each method on one problem."""
+def problem_trials(classes: np.ndarray, correct: np.ndarray, rewards: dict[str, np.ndarray], ks, trials: int,
+                   rng: np.random.Generator, ties: str = "random") -> dict[tuple[str, str, int], np.ndarray]:
+    """Per (method, verifier, k): correct (0/1) per trial on one problem."""
     n = len(correct)
-    subsets = np.argsort(rng.random((trials, n)), axis=1)[:, :k]  # trials × k random sample indices
-    corr = correct[subsets]
-    out = {"oracle": corr.any(axis=1).astype(float)}
-    cls = classes[subsets]
+    ks = [int(k) for k in ks]
+    perm = _permutations(n, trials, max(ks), rng)
     n_cls = int(classes.max()) + 1 if (classes >= 0).any() else 0
-    # class correctness: a class counts as correct if most of its samples are (equivalent answers agree)
-    cls_correct = np.zeros(max(n_cls, 1), dtype=bool)
-    for j in range(n_cls):
-        cls_correct[j] = correct[classes == j].mean() > 0.5
-    votes = np.zeros((trials, max(n_cls, 1)))
-    rows = np.repeat(np.arange(trials), k)
-    valid = cls.reshape(-1) >= 0
-    np.add.at(votes, (rows[valid], cls.reshape(-1)[valid]), 1.0)
-    pick = _pick_class(votes, rng)
-    out["majority"] = np.where(pick >= 0, cls_correct[np.maximum(pick, 0)], False).astype(float)
-    if reward is not None:
-        r = reward[subsets]
-        best = np.argmax(np.where(np.isnan(r), -np.inf, r), axis=1)
-        out["best_of_n"] = corr[np.arange(trials), best].astype(float)
-        wvotes = np.zeros_like(votes)
-        rpos = np.nan_to_num(r, nan=0.0).reshape(-1)
-        np.add.at(wvotes, (rows[valid], cls.reshape(-1)[valid]), rpos[valid] - min(0.0, np.nanmin(reward)) + 1e-12)
-        wpick = _pick_class(wvotes, rng)
-        out["weighted_vote"] = np.where(wpick >= 0, cls_correct[np.maximum(wpick, 0)], False).astype(float)
+    valid = classes >= 0
+    size = np.bincount(classes[valid], minlength=n_cls)
+    good = np.bincount(classes[valid], weights=correct[valid].astype(float), minlength=n_cls)
+    cls_correct = np.r_[good > 0.5 * size, False]  # index -1 (no pick) → False
+    corr = correct[perm]
+    first_correct = np.where(corr.any(axis=1), np.argmax(corr, axis=1), n + 1)
+    cls = classes[perm]
+    prio = rng.random((trials, n_cls)) if ties == "random" else None
+    rew = {v: r[perm] for v, r in rewards.items()}
+    rows = np.arange(trials)
+    out = {}
+    for k in ks:
+        out[("oracle", "", k)] = (first_correct < k).astype(float)
+        c = cls[:, :k]
+        pick = vote.vote_classes("majority", c, n_cls, ties=ties, rng=rng, priority=prio)
+        out[("majority", "", k)] = cls_correct[pick].astype(float)
+        for v, r in rew.items():
+            best = vote.best_sample(r[:, :k], ties, rng)
+            out[("best_of_n", v, k)] = corr[rows, best].astype(float)
+            wpick = vote.vote_classes("weighted", c, n_cls, r[:, :k], ties=ties, rng=rng, priority=prio)
+            out[("weighted", v, k)] = cls_correct[wpick].astype(float)
     return out
 
 
 def selection_curve(merged: pd.DataFrame, ks, trials: int = 100, seed: int = 0,
-                    cache: EquivalenceCache | None = None) -> pd.DataFrame:
-    """Accuracy of each selection method at each k: mean ± std over `trials` random subsets of size k.
+                    cache: EquivalenceCache | None = None, ties: str = "random") -> pd.DataFrame:
+    """Accuracy of each selection method at each k over `trials` random subsets of size k.
 
-    Output columns: k, method, mean, std, trials. k larger than a problem's sample count is an error.
-    """
+    Output columns: k, method, verifier ("" for oracle and majority), mean, std, lo, hi, trials. k larger than a
+    problem's sample count is an error."""
     require_columns(merged, ["problem_id", "sample_index", "correct", "extracted"], "merged table")
-    has_reward = "reward" in merged.columns and merged["reward"].notna().any()
+    vote.check(ties=ties)
+    rcols = reward_columns(merged)
     cache = cache or EquivalenceCache()
     rng = np.random.default_rng(seed)
-    groups = []
-    for pid, g in merged.sort_values(["problem_id", "sample_index"]).groupby("problem_id", sort=True):
-        groups.append((answer_classes(g["extracted"].tolist(), cache), g["correct"].to_numpy(bool),
-                       g["reward"].to_numpy(np.float64) if has_reward else None))
-    nmin = min(len(g[1]) for g in groups)
-    rows = []
+    m = merged.sort_values(["problem_id", "sample_index"], kind="stable")
+    sizes = m.groupby("problem_id", sort=True).size()
+    nmin = int(sizes.min())
+    ks = [int(k) for k in ks]
     for k in ks:
-        k = int(k)
         if not 1 <= k <= nmin:
             raise ValueError(f"selection: k={k} is outside 1..{nmin} (the smallest per-problem sample count)")
-        acc: dict[str, np.ndarray] = {}
-        for classes, correct, reward in groups:
-            for m, v in _problem_trials(classes, correct, reward, k, trials, rng).items():
-                acc[m] = acc.get(m, 0.0) + v
-        for m, v in acc.items():
-            v = v / len(groups)
-            rows.append({"k": k, "method": m, "mean": float(v.mean()), "std": float(v.std(ddof=1)) if trials > 1 else 0.0,
-                         "trials": trials})
-    return pd.DataFrame(rows)
+    if len(rcols) >= 2:
+        cols = list(rcols.values())
+        m = m.assign(_ens_rank=ensemble.mean_ensemble(m, cols, "rank"), _ens_z=ensemble.mean_ensemble(m, cols, "z"),
+                     _ens_weak=ensemble.weak_supervision(m, cols))
+        rcols = {**rcols, "ensemble_rank": "_ens_rank", "ensemble_z": "_ens_z", "ensemble_weak": "_ens_weak"}
+    acc: dict[tuple[str, str, int], np.ndarray] = {}
+    for _, g in m.groupby("problem_id", sort=True):
+        classes = answer_classes(g["extracted"].tolist(), cache)
+        rewards = {v: g[c].to_numpy(np.float64) for v, c in rcols.items()}
+        for key, v in problem_trials(classes, g["correct"].to_numpy(bool), rewards, ks, trials, rng, ties).items():
+            acc[key] = acc.get(key, 0.0) + v
+    rows = []
+    for (method, verifier, k), v in acc.items():
+        v = v / len(sizes)
+        rows.append({"k": k, "method": method, "verifier": verifier, "mean": float(v.mean()),
+                     "std": float(v.std(ddof=1)) if trials > 1 else 0.0, "lo": float(np.percentile(v, 2.5)),
+                     "hi": float(np.percentile(v, 97.5)), "trials": trials})
+    return pd.DataFrame(rows).sort_values(["method", "verifier", "k"], ignore_index=True)
+
+
+def gap_table(curve: pd.DataFrame) -> pd.DataFrame:
+    """The generation–verification gap from a selection_curve table: one row per k with coverage (the oracle), each
+    selector's accuracy (columns `method` or `method:verifier`) and `gap` = coverage − the best selector."""
+    c = curve.assign(name=[m if not v else f"{m}:{v}" for m, v in zip(curve["method"], curve["verifier"])])
+    wide = c.pivot_table(index="k", columns="name", values="mean").sort_index()
+    wide = wide.rename(columns={"oracle": "coverage"})
+    sel = [x for x in wide.columns if x != "coverage"]
+    wide["best_selector"] = wide[sel].idxmax(axis=1) if sel else ""
+    wide["gap"] = wide["coverage"] - (wide[sel].max(axis=1) if sel else 0.0)
+    return wide.reset_index().rename_axis(columns=None)

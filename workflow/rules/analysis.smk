@@ -43,7 +43,9 @@ rule selection:
     input:
         "results/merged/{model}/{dataset}.parquet",
     output:
-        "results/analysis/selection/{model}/{dataset}.csv",
+        curve="results/analysis/selection/{model}/{dataset}.csv",
+        gap="results/analysis/selection_gap/{model}/{dataset}.csv",
+        verifiers="results/analysis/verifiers/{model}/{dataset}.csv",
     params:
         ks=_acfg("selection", "ks"),
         trials=_acfg("selection", "trials", default=100),

@@ -1,14 +1,17 @@
 # Config validation, wildcard constraints and the lookups every rule uses. Each lookup reads only the job's
 # own model and dataset entries, so adding a model or dataset never changes an existing job's params.
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.current_basedir).parent))  # workflow/ (this file is workflow/rules/)
 
 from infscale import config as infscale_config  # noqa: E402
+from infscale import release as infscale_release  # noqa: E402
 
 try:
     infscale_config.validate(config)
+    infscale_release.check_releases(config)
 except infscale_config.ConfigError as e:
     raise SystemExit(f"infscale: {e}")
 
@@ -19,6 +22,51 @@ wildcard_constraints:
     checkpoint=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     family=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     shard=r"\d+",
+
+
+# ---- released samples (workflow/rules/release.smk) ----
+# A (model, dataset) pair with models.<m>.releases.<d> takes its samples, verdicts and merged table from
+# import_release; generate_shard, verify_shard and merge_shards must not also claim them. Both sides get a model
+# constraint whose lookahead reads the rest of the path (…/{model}/{dataset}[/{shard}].parquet), so each output
+# has exactly one producer.
+def _release_lookahead():
+    by_model = {}
+    for m, d in infscale_release.release_pairs(config):
+        by_model.setdefault(m, []).append(re.escape(d))
+    return {m: "(?:" + "|".join(ds) + r")(?:/\d+)?\.parquet$" for m, ds in by_model.items()}
+
+
+def release_model_constraint():
+    """Model names (with their dataset) that import_release produces; matches nothing without releases."""
+    alts = [f"{re.escape(m)}(?=/{tail})" for m, tail in _release_lookahead().items()]
+    return "(?:" + "|".join(alts) + ")" if alts else "(?!)"
+
+
+def generated_model_constraint():
+    """Every model name, except a release pair's (its files come from import_release)."""
+    alts = [f"{re.escape(m)}/{tail}" for m, tail in _release_lookahead().items()]
+    guard = "(?!(?:" + "|".join(alts) + "))" if alts else ""
+    return guard + r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+def release_shards():
+    return infscale_release.release_shards(config)
+
+
+def release_inputs(wildcards):
+    """The problems table (id join, prompts for token counts, reverify) and a local release's files."""
+    spec = infscale_release.release_spec(config, wildcards.model, wildcards.dataset)
+    return {"problems": f"results/problems/{wildcards.dataset}.parquet",
+            "release": [spec["path"]] if "path" in spec else []}
+
+
+def token_notes(dataset):
+    return [r for m in models_on(dataset) if (r := infscale_release.tokens_reason(config, m, dataset))]
+
+
+def release_targets():
+    return [f"results/analysis/agreement/{m}/{d}.{ext}" for m, d in infscale_release.reverify_pairs(config)
+            for ext in ("csv", "disagree.csv")]
 
 
 def dataset_files(wildcards):
@@ -108,7 +156,7 @@ def models_on(dataset, need=None):
     keep = {
         None: lambda m: True,
         "flops": lambda m: infscale_config.has_flops(config, m, dataset),
-        "price": lambda m: infscale_config.has_price(config, m),
+        "price": lambda m: infscale_config.has_price(config, m, dataset),
     }[need]
     return [m for m, d in infscale_config.pairs(config) if d == dataset and keep(m)]
 
@@ -152,7 +200,7 @@ def analysis_targets():
             out.append(f"results/analysis/selection/{m}/{d}.csv")
         if infscale_config.has_flops(config, m, d):
             out.append(f"results/analysis/flops/{m}/{d}.csv")
-        if infscale_config.has_price(config, m):
+        if infscale_config.has_price(config, m, d):
             out.append(f"results/analysis/cost/{m}/{d}.csv")
     for d in datasets:
         out += [f"results/analysis/matched/{f}/{d}.{ext}" for f in infscale_config.families(config, d) for ext in ("csv", "png")]
@@ -181,6 +229,7 @@ def _report_inputs(w):
         "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, "flops")],
         "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, "price")],
         "selection": [f"results/analysis/selection/{m}/{d}.csv" for m in _selection_models(d)],
+        "selection_gap": [f"results/analysis/selection_gap/{m}/{d}.csv" for m in _selection_models(d)],
         "allocate": [f"results/analysis/allocate/{d}.csv"] if _allocate_models(d) else [],
     }
 
@@ -193,7 +242,7 @@ def report_targets():
     """The report figures and tables of every dataset (the lead adds this to rule all)."""
     datasets = sorted({d for _, d in infscale_config.pairs(config)})
     return [f"results/report/{d}/{f}" for d in datasets
-            for f in ("coverage.png", "measures.png", "flops.png", "cost.png", "selection.png", "allocate.png",
+            for f in ("coverage.png", "measures.png", "flops.png", "cost.png", "selection.png", "gap.png", "allocate.png",
                       "coverage.csv", "fits.csv", "cost_matched.csv")]
 
 

@@ -5,6 +5,8 @@ rule generate_shard:
         plan=adaptive_plan,
     output:
         "results/samples/{model}/{dataset}/{shard}.parquet",
+    wildcard_constraints:
+        model=generated_model_constraint(),  # release pairs come from import_release
     params:
         job=lambda wc: infscale_config.generate_job(config, wc.model, wc.dataset),
     log:

@@ -4,6 +4,8 @@ rule merge_shards:
         verdicts=shard_files("verdicts"),
     output:
         "results/merged/{model}/{dataset}.parquet",
+    wildcard_constraints:
+        model=generated_model_constraint(),  # release pairs come from import_release
     log:
         "results/logs/merge_shards/{model}/{dataset}.log",
     localrule: True

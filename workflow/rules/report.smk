@@ -16,6 +16,8 @@ rule report_dataset:
                         category="{dataset}", subcategory="cost-matched"),
         selection_png=report("results/report/{dataset}/selection.png", caption="../report/selection.rst",
                              category="{dataset}", subcategory="selection"),
+        gap_png=report("results/report/{dataset}/gap.png", caption="../report/gap.rst",
+                       category="{dataset}", subcategory="verification gap"),
         allocate_png=report("results/report/{dataset}/allocate.png", caption="../report/allocate.rst",
                             category="{dataset}", subcategory="allocation"),
         coverage_table=report("results/report/{dataset}/coverage.csv", caption="../report/tables.rst",
@@ -29,6 +31,7 @@ rule report_dataset:
         models=lambda w: models_on(w.dataset),
         flops_models=lambda w: models_on(w.dataset, "flops"),
         cost_models=lambda w: models_on(w.dataset, "price"),
+        notes=lambda w: token_notes(w.dataset),
         selection_models=lambda w: _selection_models(w.dataset),
         families=lambda w: {m: infscale_config.family(config, m) for m in models_on(w.dataset)},
     log:

@@ -4,6 +4,8 @@ rule verify_shard:
         samples="results/samples/{model}/{dataset}/{shard}.parquet",
     output:
         "results/verdicts/{model}/{dataset}/{shard}.parquet",
+    wildcard_constraints:
+        model=generated_model_constraint(),  # release pairs come from import_release
     params:
         options=lambda wc: infscale_config.verify_options(config, wc.dataset),
     log:

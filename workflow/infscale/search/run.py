@@ -18,7 +18,7 @@ import time
 import pandas as pd
 
 from .. import config as cfg
-from .. import io
+from .. import io, vote
 from ..contracts import require_columns
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def result_strategies(config: dict) -> list[str]:
     out = []
     for name, spec in search_cfg(config).get("strategies", {}).items():
         if spec["kind"] == "best_of_n":
-            out += [f"{name}_{s}" for s in spec.get("selections", ["naive", "weighted", "majority"])]
+            out += [f"{name}_{s}" for s in spec.get("selections", list(vote.METHODS))]
         else:
             out.append(name)
     return out

@@ -3,8 +3,9 @@
 Every strategy spends a budget of N "generations" per problem and ends with one final solution per
 (problem, strategy, N). The ledger counts, per row, the tokens the policy read (prompt tokens of every request)
 and generated, and the tokens the verifier (PRM) read and generated, so strategies are compared on equal terms:
-- best-of-N (§5.1): N independent full samples, the final answer picked by the highest PRM reward (naive), by
-  the answer with the largest summed reward (weighted), or by the most frequent answer (majority).
+- best-of-N (§5.1): N independent full samples, the final answer picked by the highest PRM reward (best_of_n, the
+  paper's "naive"), by the answer with the largest summed reward (weighted), or by the most frequent answer
+  (majority): infscale.vote's methods.
 - beam search (§5.2): N beams; at each step keep the top N/M by the PRM score of the newest step and expand each
   into M candidates for the next step (the paper uses M = √N and M = 4). All problems and budgets advance in one
   batched call per step.
@@ -31,75 +32,35 @@ import pandas as pd
 
 from ..contracts import SAMPLE_COLUMNS, identity_seed
 from ..generate import build_messages
-from ..selection import EquivalenceCache, answer_classes
+from .. import vote
+from ..answers import EquivalenceCache, answer_classes
 from ..verify.math import extract_answer
 from .prm import aggregate
 
 log = logging.getLogger(__name__)
 
 KINDS = ("best_of_n", "beam", "lookahead", "dvts", "revisions")
-SELECTIONS = ("naive", "weighted", "majority")
+SELECTIONS = vote.METHODS
 LEDGER = ["policy_prompt_tokens", "policy_generated_tokens", "verifier_prompt_tokens", "verifier_generated_tokens"]
 SEARCH_COLUMNS = SAMPLE_COLUMNS + ["strategy", "budget", "generations", "reward", "n_steps"] + LEDGER
 REVISE = "Check the solution above for mistakes, then write a corrected solution to the problem."
 _FINAL_MARKERS = ("\\boxed", "####", "final answer")
 
 
-# ---- selection ------------------------------------------------------------------------------------------------
-
-def _rewards(rewards) -> np.ndarray:
-    r = np.asarray(rewards, dtype=np.float64)
-    return np.where(np.isnan(r), -np.inf, r)
-
-
-def select_naive(rewards) -> int:
-    """Index of the highest reward (first on ties)."""
-    return int(np.argmax(_rewards(rewards)))
-
-
-def select_weighted(classes, rewards) -> int:
-    """Best-of-N weighted (Snell et al. §5.1; Li et al. 2023): the answer class with the largest summed reward,
-    then its member with the highest reward. Samples with no answer (class -1) never win over an answer."""
-    classes = np.asarray(classes)
-    r = np.nan_to_num(np.asarray(rewards, dtype=np.float64), nan=0.0)
-    valid = np.unique(classes[classes >= 0])
-    if valid.size == 0:
-        return select_naive(rewards)
-    sums = np.array([r[classes == c].sum() for c in valid])
-    best = valid[int(np.argmax(sums))]
-    members = np.flatnonzero(classes == best)
-    return int(members[np.argmax(_rewards(np.asarray(rewards, dtype=np.float64)[members]))])
-
-
-def select_majority(classes) -> int:
-    """The first sample of the most frequent answer class (earliest class on ties); 0 when none answered."""
-    classes = np.asarray(classes)
-    valid = classes[classes >= 0]
-    if valid.size == 0:
-        return 0
-    values, counts = np.unique(valid, return_counts=True)
-    top = values[counts == counts.max()]
-    first = min(int(np.flatnonzero(classes == c)[0]) for c in top)
-    return first
-
+# ---- selection: infscale.vote (one vote module for analysis and search; ties go to the earliest sample) ----------
 
 def select(how: str, classes, rewards) -> int:
-    if how == "naive":
-        return select_naive(rewards)
-    if how == "weighted":
-        return select_weighted(classes, rewards)
-    if how == "majority":
-        return select_majority(classes)
-    raise ValueError(f"selection {how!r} is not one of {', '.join(SELECTIONS)}")
+    """Index of the final sample among a problem's candidates, by vote method `how` (vote.METHODS)."""
+    return vote.pick(how, classes, rewards, ties="first")
 
 
 def select_hierarchical(chains_classes: list, chains_rewards: list) -> tuple[int, int]:
     """Snell et al. §6.2: weighted vote within each chain, then a weighted vote across the chains' winners.
     Returns (chain, index within chain). `chains_classes` must share class ids across chains."""
-    winners = [select_weighted(c, r) for c, r in zip(chains_classes, chains_rewards)]
+    winners = [select("weighted", c, r) for c, r in zip(chains_classes, chains_rewards)]
     cls = [chains_classes[i][w] for i, w in enumerate(winners)]
     rew = [chains_rewards[i][w] for i, w in enumerate(winners)]
-    chain = select_weighted(cls, rew)
+    chain = select("weighted", cls, rew)
     return chain, winners[chain]
 
 
