@@ -24,6 +24,8 @@ checkpoint adaptive_shard:
         verdicts=earlier_verdicts,
     output:
         "results/adaptive/{model}/{dataset}/{shard}.csv",
+    wildcard_constraints:
+        model=generated_model_constraint(),  # release pairs are imported whole
     params:
         policy=lambda wc: infscale_config.adaptive(config, wc.dataset),
         samples_per_shard=lambda wc: infscale_config.samples_per_shard(config, wc.dataset),
