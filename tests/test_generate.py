@@ -67,6 +67,21 @@ def test_same_identity_same_sample_whatever_batch_or_shard_layout(engine):
     assert meta["sampling"] == SAMPLING and meta["sample_indices"] == [0, 8]
 
 
+def test_an_adaptive_plan_draws_the_same_samples_as_uniform_sampling(engine):
+    """A plan (infscale.adaptive.next_shard) gives each problem its own index range; the samples are the ones
+    uniform sampling draws at those indices (seeds from the identity only)."""
+    uniform, _ = _gen(engine, ["a", "b", "c"], shard=0, per_shard=6)
+    plan = pd.DataFrame({"problem_id": ["c", "b"], "start": [0, 2], "stop": [3, 6]})
+    got, meta = generate_shard(_problems(["a", "b", "c"]), engine, model="m", dataset="d", shard=1,
+                               samples_per_shard=6, sampling=SAMPLING, prompt_cfg=PROMPT, chat=True,
+                               model_source={"gguf": "x"}, plan=plan)
+    assert sorted(zip(got.problem_id, got.sample_index)) == [("b", i) for i in range(2, 6)] + [("c", i) for i in range(3)]
+    key = ["problem_id", "sample_index"]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                  uniform.merge(got[key]).sort_values(key).reset_index(drop=True))
+    assert meta["sample_indices"] == "adaptive"
+
+
 def test_prefix_caching_is_on(engine):
     assert engine.info["args"]["enable_prefix_caching"] is True
 

@@ -105,6 +105,12 @@ def shards(config: dict, dataset: str) -> list[int]:
     return list(range(samples(config, dataset) // samples_per_shard(config, dataset)))
 
 
+def adaptive(config: dict, dataset: str) -> dict | None:
+    """The dataset's live adaptive-sampling policy {policy, solved} (datasets.<d>.adaptive), or None when off."""
+    spec = config["datasets"][dataset].get("adaptive")
+    return None if not spec else {"policy": spec["policy"], "solved": int(spec.get("solved", 1))}
+
+
 def model_datasets(config: dict, model: str) -> list[str]:
     return list(config["models"][model].get("datasets", config["datasets"]))
 

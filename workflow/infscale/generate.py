@@ -1,6 +1,7 @@
 """Generate stage: render each problem's prompt for the model, then draw the shard's samples.
 
-Shard s holds sample indices [s·S, (s+1)·S) for every problem; each sample's seed comes only from its identity
+Shard s holds sample indices [s·S, (s+1)·S) for every problem, or, under a live adaptive policy, the problems
+and index ranges its plan names (infscale.adaptive.next_shard); each sample's seed comes only from its identity
 (contracts.sample_seed), so the same identity on the same engine build gives the same text whatever the shard
 layout or batch. Output: results/samples/{model}/{dataset}/{shard}.parquet with the engine, its version, the
 sampling params and the model source in the file's metadata.
@@ -16,7 +17,7 @@ import time
 import pandas as pd
 
 from . import __version__, io
-from .contracts import PROBLEM_COLUMNS, require_columns, sample_seed, shard_indices
+from .contracts import PROBLEM_COLUMNS, ContractError, require_columns, sample_seed, shard_indices
 from .problems import last_boxed
 
 log = logging.getLogger(__name__)
@@ -76,19 +77,28 @@ def build_prompt(problem: dict, prompt_cfg: dict, tokenizer, chat: bool):
 
 def generate_shard(problems: pd.DataFrame, engine, *, model: str, dataset: str, shard: int,
                    samples_per_shard: int, sampling: dict, prompt_cfg: dict, chat: bool,
-                   model_source: dict) -> tuple[pd.DataFrame, dict]:
-    """The samples table of one shard and its file metadata."""
+                   model_source: dict, plan: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """The samples table of one shard and its file metadata. `plan` (problem_id, start, stop), from an adaptive
+    policy, limits the shard to those problems and gives each its own index range."""
     require_columns(problems, PROBLEM_COLUMNS, "problems")
     indices = shard_indices(shard, samples_per_shard)
+    ranges = {p: indices for p in problems["problem_id"]}
+    if plan is not None:
+        ranges = {r.problem_id: range(int(r.start), int(r.stop)) for r in plan.itertuples()}
+        unknown = set(ranges) - set(problems["problem_id"])
+        if unknown:
+            raise ContractError(f"adaptive plan of shard {shard} names problem(s) not in the problems table: "
+                                f"{', '.join(sorted(map(str, unknown))[:3])}")
+        problems = problems[problems["problem_id"].isin(ranges)]
     prompts, seeds, rows = [], [], []
     for problem in problems.to_dict("records"):
         prompt = build_prompt(problem, prompt_cfg, engine.tokenizer, chat)
-        for i in indices:
+        for i in ranges[problem["problem_id"]]:
             prompts.append(prompt)
             seeds.append(sample_seed(model, dataset, problem["problem_id"], i))
             rows.append((problem["problem_id"], i))
     t0 = time.perf_counter()
-    completions = engine.generate(prompts, sampling, seeds)
+    completions = engine.generate(prompts, sampling, seeds) if prompts else []
     elapsed = time.perf_counter() - t0
     df = pd.DataFrame({
         "problem_id": [r[0] for r in rows],
@@ -100,7 +110,7 @@ def generate_shard(problems: pd.DataFrame, engine, *, model: str, dataset: str, 
         "seed": pd.array(seeds, dtype="int64"),
     })
     meta = {
-        "model": model, "dataset": dataset, "shard": shard, "sample_indices": [indices.start, indices.stop],
+        "model": model, "dataset": dataset, "shard": shard, "sample_indices": [indices.start, indices.stop] if plan is None else "adaptive",
         "engine": engine.info, "sampling": sampling, "prompt": prompt_cfg, "chat": chat,
         "model_source": model_source, "infscale_version": __version__,
         "generate_seconds": elapsed, "completion_tokens": int(df["completion_tokens"].sum()),
@@ -112,16 +122,22 @@ def generate_shard(problems: pd.DataFrame, engine, *, model: str, dataset: str, 
 
 def run(problems_path: str, out_path: str, *, model: str, dataset: str, shard: int, samples_per_shard: int,
         sampling: dict, prompt_cfg: dict, chat: bool, source: dict, engine_cfg: dict,
-        checkpoint_dir: str | None = None) -> pd.DataFrame:
-    """Load problems, start the engine, generate one shard and write it atomically."""
+        checkpoint_dir: str | None = None, plan_path: str | None = None) -> pd.DataFrame:
+    """Load problems, start the engine, generate one shard (only the problems of its adaptive plan, if any) and
+    write it atomically."""
     from .engines import make_engine
     from .model import model_location, source_record
 
     problems = io.read_parquet(problems_path)
+    plan = None
+    if plan_path:
+        from .adaptive import read_plan
+
+        plan = read_plan(plan_path)
     location, revision = model_location(source, checkpoint_dir)
     engine = make_engine(engine_cfg, location, revision, source)
     df, meta = generate_shard(problems, engine, model=model, dataset=dataset, shard=shard,
                               samples_per_shard=samples_per_shard, sampling=sampling, prompt_cfg=prompt_cfg,
-                              chat=chat, model_source=source_record(source, checkpoint_dir))
+                              chat=chat, model_source=source_record(source, checkpoint_dir), plan=plan)
     io.write_parquet(df, out_path, meta)
     return df

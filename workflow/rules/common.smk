@@ -85,16 +85,45 @@ def model_checkpoint(wildcards):
     return [path] if path else []
 
 
+def shard_list(wildcards):
+    """The shards of a model × dataset: all K/S, or under a live adaptive policy (datasets.<d>.adaptive) the ones
+    before the first whose plan, written by the adaptive_shard checkpoint, is empty."""
+    every = infscale_config.shards(config, wildcards.dataset)
+    if not infscale_config.adaptive(config, wildcards.dataset):
+        return every
+    from infscale.adaptive import read_plan
+
+    out = []
+    for s in every:
+        plan = checkpoints.adaptive_shard.get(model=wildcards.model, dataset=wildcards.dataset, shard=s).output[0]
+        if read_plan(plan).empty:
+            break
+        out.append(s)
+    return out
+
+
 def shard_files(kind):
     def inner(wildcards):
         return expand(
             f"results/{kind}/{{model}}/{{dataset}}/{{shard}}.parquet",
             model=wildcards.model,
             dataset=wildcards.dataset,
-            shard=infscale_config.shards(config, wildcards.dataset),
+            shard=shard_list(wildcards),
         )
 
     return inner
+
+
+def adaptive_plan(wildcards):
+    """The plan of this shard under a live adaptive policy; nothing when the dataset samples uniformly."""
+    if not infscale_config.adaptive(config, wildcards.dataset):
+        return []
+    return [f"results/adaptive/{wildcards.model}/{wildcards.dataset}/{wildcards.shard}.csv"]
+
+
+def earlier_verdicts(wildcards):
+    """The verdicts of every shard before this one (what the adaptive_shard checkpoint decides from)."""
+    return [f"results/verdicts/{wildcards.model}/{wildcards.dataset}/{s}.parquet" for s in range(int(wildcards.shard))]
 
 
 def coverage_targets():

@@ -2,6 +2,7 @@ rule generate_shard:
     input:
         problems="results/problems/{dataset}.parquet",
         model=model_checkpoint,
+        plan=adaptive_plan,
     output:
         "results/samples/{model}/{dataset}/{shard}.parquet",
     wildcard_constraints:

@@ -5,4 +5,5 @@ if __name__ == "__main__":  # vLLM spawns its engine process, which re-imports t
 
     run_logged(snakemake.log[0], run, snakemake.input.problems, snakemake.output[0],
                shard=int(snakemake.wildcards.shard), checkpoint_dir=(snakemake.input.model or [None])[0],
+               plan_path=(snakemake.input.plan or [None])[0],
                **snakemake.params.job)
