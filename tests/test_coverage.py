@@ -169,3 +169,29 @@ def test_coverage_plot_draws_the_ci_band(tmp_path, monkeypatch):
     t = coverage.coverage_table(merged, n_boot=50)
     coverage.plot_coverage(t, str(tmp_path / "c.png"), "t")
     assert drawn == [(t["ci_low"].tolist(), t["ci_high"].tolist())]
+
+
+def test_adaptive_runs_get_coverage_in_sample_order(tmp_path):
+    """A Reset-and-Discard run (each problem stops at its first success; true rate 1/2): the coverage stage reads
+    coverage in sample order, unbiased (1 − 2^-k), where Chen et al.'s pass@k on the stopped (n_i, c_i) would say
+    ln 2 ≈ 0.69 at k = 1. pass^k is not estimable there and is left empty."""
+    from infscale import io
+
+    rng = np.random.default_rng(1)
+    P, K = 3000, 12
+    outs = rng.random((P, K)) < 0.5
+    n = np.where(outs.any(axis=1), outs.argmax(axis=1) + 1, K)
+    merged = pd.DataFrame([{"problem_id": f"q{i}", "sample_index": j, "correct": bool(outs[i, j])}
+                           for i in range(P) for j in range(n[i])])
+    io.write_parquet(merged, tmp_path / "m.parquet")
+    paths = [str(tmp_path / f) for f in ("t.csv", "p.csv", "c.png")]
+    biased = coverage.write_coverage(str(tmp_path / "m.parquet"), *paths, "t", n_boot=50)
+    assert biased["coverage"].iloc[0] == pytest.approx(np.log(2), abs=0.03)
+    t = coverage.write_coverage(str(tmp_path / "m.parquet"), *paths, "t", n_boot=50, adaptive=True)
+    assert t["k"].tolist() == list(range(1, K + 1))          # the never-solved problems had all K samples
+    assert t["coverage"].to_numpy() == pytest.approx(1 - 0.5 ** t["k"].to_numpy(), abs=0.03)
+    assert (t["ci_low"] <= t["coverage"]).all() and (t["coverage"] <= t["ci_high"]).all()
+    assert t["pass_hat_k"].isna().all()
+    # Reset-and-Discard attempts: E[min(T, k)] = 2(1 − 2^-k) for a geometric T with p = 1/2
+    assert t["attempts_discard"].to_numpy() == pytest.approx(2 * (1 - 0.5 ** t["k"].to_numpy()), rel=0.03)
+    assert list(pd.read_csv(paths[0]).columns) == list(t.columns)

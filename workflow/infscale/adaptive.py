@@ -22,24 +22,10 @@ import pandas as pd
 
 from . import io
 from .contracts import ContractError, require_columns
-from .coverage import log_ks
+from .coverage import log_ks, realized_coverage, stop_times  # noqa: F401 (re-exported)
 
 SOLVED = (1,)
 COLUMNS = ["policy", "solved_stop", "k", "problems", "coverage", "samples_spent", "uniform_samples", "saving"]
-
-
-def stop_times(merged: pd.DataFrame, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per problem: the 1-based index of its s-th correct sample in index order (n_i + 1 if never), and n_i."""
-    require_columns(merged, ["problem_id", "sample_index", "correct"], "merged table")
-    df = merged.sort_values(["problem_id", "sample_index"], kind="stable")
-    order = df.groupby("problem_id", sort=True).cumcount().to_numpy() + 1  # position within the problem
-    hits = df["correct"].astype(bool).to_numpy()
-    rank = df.assign(_hit=hits).groupby("problem_id", sort=True)["_hit"].cumsum().to_numpy()
-    at = pd.Series(np.where(hits & (rank == s), order, np.iinfo(np.int64).max), index=df["problem_id"].to_numpy())
-    n = df.groupby("problem_id", sort=True).size()
-    t = at.groupby(level=0, sort=True).min().reindex(n.index)
-    t = np.where(t.to_numpy() == np.iinfo(np.int64).max, n.to_numpy() + 1, t.to_numpy())
-    return t.astype(np.int64), n.to_numpy(dtype=np.int64)
 
 
 def simulate(merged: pd.DataFrame, solved=SOLVED, ks=None) -> pd.DataFrame:
@@ -217,18 +203,3 @@ def versus_uniform(steps: pd.DataFrame, uniform_outcomes: np.ndarray) -> pd.Data
     out["uniform_samples"] = [P * k if k == k else np.nan for k in need]
     out["saving"] = 1.0 - out["samples_spent"] / out["uniform_samples"]
     return out
-
-
-def realized_coverage(merged: pd.DataFrame, ks) -> np.ndarray:
-    """Coverage of an adaptive run at each k, read in index order: the share of problems whose first correct sample
-    is among their first k. It is unbiased whatever the policy stopped, since a problem's first k samples do not
-    depend on whether later ones were drawn. It is NaN where some problem has neither a success nor k samples.
-
-    Chen et al.'s pass@k on (n_i, c_i) is not unbiased here: a problem that stopped has its success in its last
-    shard by construction, so its pass@k for k < n_i is too high. The maximum-likelihood fits are unaffected (a
-    stopping rule that depends only on observed outcomes leaves the likelihood unchanged)."""
-    t, n = stop_times(merged, 1)
-    ks = np.asarray(ks, dtype=np.int64).reshape(-1)
-    known = (t[None, :] <= n[None, :]) | (n[None, :] >= ks[:, None])
-    cov = (t[None, :] <= ks[:, None]).mean(axis=1)
-    return np.where(known.all(axis=1), cov, np.nan)

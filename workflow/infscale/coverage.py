@@ -235,8 +235,66 @@ def plot_coverage(curve: pd.DataFrame, path: str, title: str) -> None:
     io.write_png(fig, path, dpi=120)
 
 
+def stop_times(merged: pd.DataFrame, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per problem: the 1-based index of its s-th correct sample in index order (n_i + 1 if never), and n_i."""
+    from .contracts import require_columns
+
+    require_columns(merged, ["problem_id", "sample_index", "correct"], "merged table")
+    df = merged.sort_values(["problem_id", "sample_index"], kind="stable")
+    order = df.groupby("problem_id", sort=True).cumcount().to_numpy() + 1  # position within the problem
+    hits = df["correct"].astype(bool).to_numpy()
+    rank = df.assign(_hit=hits).groupby("problem_id", sort=True)["_hit"].cumsum().to_numpy()
+    at = pd.Series(np.where(hits & (rank == s), order, np.iinfo(np.int64).max), index=df["problem_id"].to_numpy())
+    n = df.groupby("problem_id", sort=True).size()
+    t = at.groupby(level=0, sort=True).min().reindex(n.index)
+    t = np.where(t.to_numpy() == np.iinfo(np.int64).max, n.to_numpy() + 1, t.to_numpy())
+    return t.astype(np.int64), n.to_numpy(dtype=np.int64)
+
+
+def realized_coverage(merged: pd.DataFrame, ks) -> np.ndarray:
+    """Coverage of an adaptive run at each k, read in index order: the share of problems whose first correct sample
+    is among their first k. It is unbiased whatever the policy stopped, since a problem's first k samples do not
+    depend on whether later ones were drawn. It is NaN where some problem has neither a success nor k samples.
+
+    Chen et al.'s pass@k on (n_i, c_i) is not unbiased here: a problem that stopped has its success in its last
+    shard by construction, so its pass@k for k < n_i is too high. The maximum-likelihood fits are unaffected (a
+    stopping rule that depends only on observed outcomes leaves the likelihood unchanged)."""
+    t, n = stop_times(merged, 1)
+    ks = np.asarray(ks, dtype=np.int64).reshape(-1)
+    known = (t[None, :] <= n[None, :]) | (n[None, :] >= ks[:, None])
+    cov = (t[None, :] <= ks[:, None]).mean(axis=1)
+    return np.where(known.all(axis=1), cov, np.nan)
+
+
+def realized_table(merged: pd.DataFrame, ks=None, n_boot: int = 1000, level: float = 0.95,
+                   seed: int = 0) -> pd.DataFrame:
+    """coverage_table for an adaptive run (datasets.<d>.adaptive): coverage read in sample order (realized_coverage)
+    with a bootstrap CI over problems, and Reset-and-Discard attempts as mean min(first success, k). k runs up to
+    the smallest n among unsolved problems, where every problem's first k samples are known. pass^k is NaN: a run
+    that stopped problems at their successes does not estimate it."""
+    t, n = stop_times(merged, 1)
+    unsolved = t > n
+    kmax = int(n[unsolved].min()) if unsolved.any() else int(n.max())
+    if ks is None:
+        ks = np.arange(1, kmax + 1) if kmax <= 1000 else log_ks(kmax, 200)
+    ks = np.asarray(ks, dtype=np.int64).reshape(-1)
+    hit = (t[:, None] <= ks[None, :]).astype(float)                        # problems × k
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(t), np.full(len(t), 1.0 / len(t)), size=n_boot)
+    reps = draws @ hit / len(t)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)
+    point = realized_coverage(merged, ks)
+    known = ~np.isnan(point)
+    lo, hi = np.where(known, lo, np.nan), np.where(known, hi, np.nan)
+    return pd.DataFrame({"k": ks, "coverage": point, "ci_low": lo, "ci_high": hi, "std": reps.std(axis=0, ddof=1),
+                         "problems": len(t), "pass_hat_k": np.nan,
+                         "attempts_discard": np.minimum(t[:, None], ks[None, :]).mean(axis=0)})
+
+
 def write_coverage(merged_path: str, table_path: str, problems_path: str, plot_path: str, title: str,
-                   n_boot: int = 1000, level: float = 0.95, seed: int = 0, lenient: bool = False) -> pd.DataFrame:
+                   n_boot: int = 1000, level: float = 0.95, seed: int = 0, lenient: bool = False,
+                   adaptive: bool = False) -> pd.DataFrame:
     """The coverage stage: coverage with bootstrap CIs for every k, the per-problem n/c table, and the plot.
     With `lenient` (the dataset's lenient extraction), or when any verdict's answer came from a fallback, the
     table and plot also show format-only coverage and the fallback's share of correct verdicts."""
@@ -247,7 +305,8 @@ def write_coverage(merged_path: str, table_path: str, problems_path: str, plot_p
     require_columns(merged, ["problem_id", "correct"], f"merged table {merged_path}")
     if merged.empty:
         raise ValueError(f"merged table {merged_path} has no rows")
-    table = coverage_table(merged, n_boot=n_boot, level=level, seed=seed)
+    estimate = realized_table if adaptive else coverage_table  # adaptive runs: pass@k on (n_i, c_i) is biased
+    table = estimate(merged, n_boot=n_boot, level=level, seed=seed)
     if "extraction" in merged.columns and (lenient or (merged["extraction"] == "fallback").any()):
         table = add_extraction_columns(table, merged)
     io.write_csv(table, table_path)

@@ -13,6 +13,7 @@ rule coverage:
     params:
         bootstrap=config.get("analysis", {}).get("bootstrap", {}),
         lenient=lambda wc: infscale_config.lenient_extraction(config, wc.dataset),
+        adaptive=lambda wc: infscale_config.adaptive(config, wc.dataset) is not None,
     log:
         "results/logs/coverage/{model}/{dataset}.log",
     localrule: True
