@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from infscale.engines import EngineError, OpenAIEngine
+from workflow_helpers import send_json
 
 SAMPLING = {"temperature": 0.8, "top_p": 1.0, "max_tokens": 16}
 
@@ -98,12 +99,7 @@ class _Flaky(BaseHTTPRequestHandler):
             return
         out = {"choices": [{"text": f"seed={body['seed']}", "finish_reason": "stop"}],
                "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, out)
 
     def log_message(self, *args):
         pass

@@ -15,7 +15,7 @@ from infscale import config as C
 from infscale import io
 from infscale import score as S
 from infscale.analysis import run_selection
-from workflow_helpers import ROOT, copy_workflow, planned_outputs, snakemake, write_config
+from workflow_helpers import ROOT, copy_workflow, planned_outputs, send_json, snakemake, write_config
 
 # Step texts and the P(Yes) the local judge server gives the last step (by the word in it).
 P_YES = {"good": 0.9, "fine": 0.6, "bad": 0.2}
@@ -54,12 +54,7 @@ class _Judge(BaseHTTPRequestHandler):
         out = {"choices": [{"message": {"content": "Yes"}, "logprobs": {"content": [{"token": "Yes",
                                                                                       "top_logprobs": top}]}}],
                "usage": {"prompt_tokens": 7, "completion_tokens": 1}}
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, out)
 
     def log_message(self, *a):
         pass

@@ -68,3 +68,15 @@ def tiny_config(base: dict) -> dict:
     for ds in cfg["datasets"].values():
         ds["subset"] = {"n": 4, "seed": 0}
     return cfg
+
+
+def send_json(handler, obj: dict) -> None:
+    """A 200 JSON reply from a test HTTP server (the fake OpenAI-compatible endpoints)."""
+    import json
+
+    data = json.dumps(obj).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
