@@ -65,9 +65,27 @@ def test_difficulty_bins_and_bin_curves():
     assert sorted(bins.value_counts().tolist()) == [10] * 5
     c = allocate.bin_curves(m, bins, [1, 2, 8, 16])
     assert sorted(c["k"].unique()) == [1, 2, 8]  # k > n dropped
-    easy, hard = c[(c.bin == 4) & (c.k == 1)]["coverage"].iloc[0], c[(c.bin == 0) & (c.k == 1)]["coverage"].iloc[0]
+    assert sorted(bins.unique()) == [1, 2, 3, 4, 5]  # Snell et al.'s labels: bin 1 = easiest … 5 = hardest
+    easy, hard = c[(c.bin == 1) & (c.k == 1)]["coverage"].iloc[0], c[(c.bin == 5) & (c.k == 1)]["coverage"].iloc[0]
     assert easy > hard
     with pytest.raises(ValueError, match="no difficulty bin"):
         allocate.bin_curves(m, bins.iloc[1:], [1])
     with pytest.raises(ValueError, match="no per-sample cost"):
-        allocate._options(c.assign(model="x"), pd.DataFrame({"model": ["y"], "bin": [0], "cost": [1.0]}))
+        allocate._options(c.assign(model="x"), pd.DataFrame({"model": ["y"], "bin": [1], "cost": [1.0]}))
+
+
+def test_allocation_and_search_share_bins_and_pass1():
+    """One binning and one pass@1: allocation's bins equal search's oracle bins on the same samples, ties included
+    (12 problems, 5 bins: sizes 3,2,3,2,2; four problems tied at pass@1 = 0.5 split by problem_id)."""
+    from infscale.search import difficulty as D
+
+    solved = {"a": 8, "b": 4, "c": 4, "d": 4, "e": 4, "f": 0, "g": 7, "h": 1, "i": 2, "j": 6, "k": 3, "l": 5}
+    m = pd.DataFrame([(p, s, s < c) for p, c in solved.items() for s in range(8)],
+                     columns=["problem_id", "sample_index", "correct"])
+    bins = allocate.difficulty_bins(m, 5)
+    oracle = D.difficulty_table(m, None, 5).set_index("problem_id")
+    assert bins.to_dict() == oracle["oracle_bin"].to_dict()
+    assert oracle["pass1"].to_dict() == {p: c / 8 for p, c in solved.items()}
+    assert bins.value_counts().sort_index().tolist() == [3, 2, 3, 2, 2]
+    assert bins[["a", "g", "j"]].tolist() == [1, 1, 1] and bins[["f", "h"]].tolist() == [5, 5]
+    assert bins[["l", "b", "c", "d", "e"]].tolist() == [2, 2, 3, 3, 3]  # tie at 0.5: earlier problem_id is easier

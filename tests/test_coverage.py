@@ -70,6 +70,16 @@ def test_problem_table_and_curve():
     assert np.all(np.diff(curve["coverage"]) >= -1e-15)
 
 
+def test_quantile_bins_orientation_ties_and_few_values():
+    v = pd.Series([0.2, 0.9, 0.5, 0.5, 0.0, 0.7, 0.5], index=list("abcdefg"))
+    b = coverage.quantile_bins(v, 3)
+    assert b.tolist() == [3, 1, 1, 2, 3, 1, 2]  # highest value = bin 1 (easiest); sizes 3, 2, 2 by position
+    assert b["c"] < b["d"] and b["d"] == b["g"]  # the tie at 0.5 is split by position: earlier → easier
+    assert coverage.quantile_bins(v.iloc[:3], 5).tolist() == [3, 1, 2]  # fewer values than bins: one bin each
+    with pytest.raises(ValueError, match="cannot bin 1 question"):
+        coverage.quantile_bins(pd.Series([0.1, None]), 2)
+
+
 def test_bootstrap_ci_brackets_and_shrinks():
     m = _merged(n_problems=200)
     t = coverage.coverage_table(m, n_boot=400, seed=1)

@@ -1,7 +1,7 @@
 """Compute-optimal allocation of samples across models and difficulty bins (a multiple-choice knapsack).
 
 Snell et al. (2024, arXiv 2408.03314, §3) choose the test-time strategy per difficulty bin (5 quantile bins of a
-question's pass@1) to maximise accuracy at a compute budget. Here the choices are "k samples of model m" per bin,
+question's pass@1, bin 1 the easiest) to maximise accuracy at a compute budget. Here the choices are "k samples of model m" per bin,
 with expected solved problems N_b · pass@k_{m,b} (Brown et al. 2024 coverage, mean over the bin's problems) and
 cost N_b · k · cost_{m,b} (FLOPs or dollars per sample). Exactly one option (or nothing) per bin, total cost
 within the budget: an integer program solved with PuLP's bundled CBC solver.
@@ -16,16 +16,14 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from .coverage import pass_at_k, per_problem
+from .coverage import pass_at_k, per_problem, problem_table, quantile_bins
 
 
 def difficulty_bins(merged: pd.DataFrame, n_bins: int = 5) -> pd.Series:
-    """Bin index per problem_id (0 = hardest) from quantiles of pass@1 = c/n (Snell et al. §3.1)."""
-    pp = per_problem(merged)
-    p1 = pp["c"] / pp["n"]
-    n_bins = min(n_bins, len(pp))
-    bins = pd.qcut(p1.rank(method="first"), n_bins, labels=False)
-    return pd.Series(bins.to_numpy(), index=pp["problem_id"], name="bin")
+    """Bin per problem_id from quantiles of pass@1 (Snell et al. §3.2): 1 = easiest … n_bins = hardest, the same
+    binning and pass@1 as search's oracle difficulty (coverage.quantile_bins, coverage.problem_table)."""
+    p1 = problem_table(merged).set_index("problem_id")["pass1"]
+    return quantile_bins(p1, n_bins).rename("bin")
 
 
 def bin_curves(merged: pd.DataFrame, bins: pd.Series, ks) -> pd.DataFrame:

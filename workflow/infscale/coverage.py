@@ -153,12 +153,30 @@ def discard_attempts(n: np.ndarray, c: np.ndarray, ks: np.ndarray) -> np.ndarray
 
 
 def problem_table(merged: pd.DataFrame) -> pd.DataFrame:
-    """The per-problem table: n, c, and pass@1 = c/n (the empirical solve rate used for difficulty bins)."""
+    """The per-problem table, sorted by problem_id: n, c, and pass@1 = c/n (the empirical solve rate).
+
+    The one place pass@1 per problem is computed: coverage's problems table, the difficulty bins of allocation and
+    search, and a larger model's pass@1 in the FLOPs exchange all read it from here."""
     from .contracts import require_columns
     require_columns(merged, ["problem_id", "correct"], "merged table")
     pp = per_problem(merged)
     pp["pass1"] = pp["c"] / pp["n"]
     return pp
+
+
+def quantile_bins(values: pd.Series, n_bins: int = 5) -> pd.Series:
+    """The one difficulty binning: equal-count quantile bins 1..n_bins of `values` (pass@1, or a mean PRM score).
+
+    Orientation as Snell et al. (2024, arXiv 2408.03314, §3.2): bin 1 holds the highest values (the easiest
+    questions), bin n_bins the lowest (the hardest). Bin sizes differ by at most one; ties are broken by position:
+    among equal values the earlier entry (problems come sorted by problem_id) gets the easier bin. With fewer
+    values than bins, each value is its own bin 1..len(values)."""
+    if values.isna().any():
+        raise ValueError(f"cannot bin {int(values.isna().sum())} question(s) without a value")
+    n = len(values)
+    n_bins = max(min(n_bins, n), 1)
+    ranks = values.rank(method="first", ascending=False).astype(int) - 1  # 0 = highest value
+    return (ranks * n_bins // max(n, 1) + 1).astype("int64")
 
 
 def log_ks(kmax: int, num: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Question difficulty and the compute-optimal strategy (Snell et al. 2024, arXiv 2408.03314, §3.2, §5.3, §6.3).
 
 - Oracle difficulty: 5 quantile bins of each question's pass@1, estimated from many repeated samples (2048 in the
-  paper); bin 1 is the easiest (highest pass@1), bin 5 the hardest.
+  paper); bin 1 is the easiest (highest pass@1), bin 5 the hardest. Allocation uses the same bins
+  (coverage.quantile_bins on coverage.problem_table's pass@1).
 - Predicted difficulty: the same binning of each question's mean PRM score over the same samples (no answer
   checking needed).
 - Compute-optimal strategy: within each bin and at each generation budget, the strategy with the best accuracy
@@ -19,23 +20,16 @@ import math
 import pandas as pd
 
 from ..contracts import require_columns
-
-
-def quantile_bins(values: pd.Series, n_bins: int = 5) -> pd.Series:
-    """Equal-count bins 1..n_bins with bin 1 for the highest values (easiest); ties broken by the index."""
-    if values.isna().any():
-        raise ValueError(f"cannot bin {int(values.isna().sum())} question(s) without a value")
-    ranks = values.rank(method="first", ascending=False).astype(int) - 1  # 0 = highest
-    n = len(values)
-    return (ranks * n_bins // max(n, 1) + 1).astype("int64")
+from ..coverage import problem_table, quantile_bins
 
 
 def difficulty_table(merged: pd.DataFrame, prm: pd.DataFrame | None, n_bins: int = 5) -> pd.DataFrame:
     """One row per question: pass@1 and the oracle bin from the repeated samples; the mean PRM score and the
     predicted bin from the PRM scores of the same samples (when given)."""
     require_columns(merged, ["problem_id", "sample_index", "correct"], "merged samples")
-    g = merged.groupby("problem_id")["correct"]
-    out = pd.DataFrame({"n_samples": g.size(), "pass1": g.mean().astype(float)}).sort_index()
+    pp = problem_table(merged)
+    out = pd.DataFrame({"n_samples": pp["n"].to_numpy(), "pass1": pp["pass1"].to_numpy()},
+                       index=pd.Index(pp["problem_id"], name="problem_id"))
     out["oracle_bin"] = quantile_bins(out["pass1"], n_bins)
     if prm is not None:
         require_columns(prm, ["problem_id", "sample_index", "reward"], "PRM scores")

@@ -18,6 +18,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..coverage import problem_table
+
 RATIOS = (0.16, 0.79, 22.0)
 
 
@@ -40,7 +42,7 @@ def exchange_table(co: pd.DataFrame, difficulty: pd.DataFrame, m: float, ratios=
     c = co[co["bin_kind"] == kind]
     large = None
     if larger is not None:
-        p1 = larger.groupby("problem_id")["correct"].mean().rename("pass1_large").reset_index()
+        p1 = problem_table(larger)[["problem_id", "pass1"]].rename(columns={"pass1": "pass1_large"})
         large = difficulty[["problem_id", f"{kind}_bin"]].merge(p1, on="problem_id", how="inner")
     rows = []
     for b in sorted(c["bin"].unique()):
