@@ -5,7 +5,7 @@ Every check reads SLURM's own records (scontrol's job record, the jobcomp/filetx
 Snakemake's. The workflow is tests/slurm/mini/Snakefile, whose rules carry the real rule names so the CI
 profile routes them as it routes the real workflow. Three runs go at once to keep the file fast:
   local  - the same DAG with --cores 2 (the reference results),
-  main   - shards 0,1 on SLURM,
+  main   - shards 0,1 and one search_strategy job on SLURM,
   kill    - shards 0,1,2 on SLURM with --keep-going; generate shard 2 is scancel'ed mid-write; then
             `rerun` finishes the DAG,
   timeout - shard 1 on SLURM; its verify job overruns its 1-minute first-attempt limit and is retried.
@@ -15,6 +15,7 @@ SLURM missing is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -29,6 +30,8 @@ from infscale.io import write_parquet  # noqa: E402
 
 MINI = harness.REPO / "tests" / "slurm" / "mini" / "Snakefile"
 REPO_CFG = {"repo": harness.REPO}
+# the rules that start a model on its engine, which both SLURM profiles route to the GPU partition
+GPU_RULES = {"generate_shard", "search_prm_score", "search_strategy", "score"}
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +93,8 @@ def _runs(base, budget, started):
                     config={**REPO_CFG, "shards": "[1]", "timeout_shard": 1})
     local = start(base / "local", MINI, executor=None, profile=None,
                   config={**REPO_CFG, "shards": "[0,1,2]"}, extra=["--cores", "2"])
-    main = start(base / "main", MINI, config={**REPO_CFG, "shards": "[0,1]"})
+    # main also runs one search_strategy job: a search job is routed like generation (profiles' GPU_RULES)
+    main = start(base / "main", MINI, config={**REPO_CFG, "shards": "[0,1]", "search": "true"})
     # group-components would bundle verify 0, 1 and 2 into one job that waits for all three inputs, so a
     # failed generate_shard 2 would hold back 0 and 1 as well; one component per group shows --keep-going
     kill_cfg = {**REPO_CFG, "shards": "[0,1,2]"}
@@ -135,6 +139,19 @@ def test_generation_runs_in_gpu_partition_with_a_gpu(runs):
         env = pd.read_json(main.workdir / "out" / "env" / f"generate_shard_{shard}.json", typ="series")
         assert str(env["cuda_visible_devices"]) in {"0", "1"}
         assert env["attempt_runtime"] == 2
+
+
+def test_search_runs_in_gpu_partition_with_a_gpu(runs):
+    main = runs["main"]
+    assert main.returncode == 0, main.log[-3000:]
+    recs = harness.slurm_jobs(main.slurm_jobids)
+    search = [r for r in recs.values() if r.get("Comment", "") == "rule_search_strategy_wildcards_best_of_n"]
+    assert len(search) == 1, recs
+    rec = search[0]
+    assert (rec["Partition"], rec["JobState"], rec["JOB_GRES"]) == ("gpu", "COMPLETED", "gpu:1"), rec
+    assert "gpu:1" in rec.get("TresPerJob", "") + rec.get("TresPerNode", ""), rec
+    env = pd.read_json(main.workdir / "out" / "env" / "search_strategy_best_of_n.json", typ="series")
+    assert str(env["cuda_visible_devices"]) in {"0", "1"}
 
 
 def test_verification_runs_grouped_in_cpu_partition(runs):
@@ -217,18 +234,71 @@ def test_slurm_profile_takes_site_details_from_the_environment(monkeypatch):
     p = _render_profile("slurm", {"INFSCALE_GPU_PARTITION": "a100", "INFSCALE_CPU_PARTITION": "short",
                                   "INFSCALE_SLURM_ACCOUNT": "proj1", "INFSCALE_CPUS_PER_GPU": "12"}, monkeypatch)
     assert p["executor"] == "slurm" and p["retries"] >= 1
-    assert p["set-resources"]["generate_shard"]["slurm_partition"] == "a100"
-    assert p["set-resources"]["generate_shard"]["cpus_per_gpu"] == 12
-    assert "gpu" not in p["set-resources"]["generate_shard"]  # the rule's tensor_parallel decides
+    for rule in GPU_RULES:
+        assert p["set-resources"][rule]["slurm_partition"] == "a100"
+        assert p["set-resources"][rule]["cpus_per_gpu"] == 12
+        assert "gpu" not in p["set-resources"][rule]  # the rule's tensor_parallel decides
+        assert "gpu_model" not in p["set-resources"][rule]
     assert p["set-resources"]["verify_shard"]["slurm_partition"] == "short"
     assert p["default-resources"]["slurm_partition"] == "short"
     assert p["default-resources"]["slurm_account"] == "proj1" and "slurm-no-account" not in p
     assert "attempt" in p["default-resources"]["runtime"]
     assert p["groups"]["verify_shard"] in p["group-components"]
     bare = _render_profile("slurm", {}, monkeypatch)
-    assert bare["set-resources"]["generate_shard"]["slurm_partition"] == "gpu"
+    assert {r for r in GPU_RULES if bare["set-resources"][r]["slurm_partition"] == "gpu"} == GPU_RULES
     assert bare["default-resources"]["slurm_partition"] == "cpu"
     assert "slurm_account" not in bare["default-resources"] and bare["slurm-no-account"] is True
+
+
+def test_slurm_profile_passes_the_gpu_model_to_every_gpu_rule(monkeypatch):
+    p = _render_profile("slurm", {"INFSCALE_GPU_MODEL": "a100"}, monkeypatch)
+    assert {r for r, res in p["set-resources"].items() if res.get("gpu_model") == "a100"} == GPU_RULES
+
+
+def _dry_run_gpus(output: str) -> list[tuple[str, str, int]]:
+    """(rule, model, gpu resource) of every job in a dry run's job list."""
+    jobs, rule, model = [], None, None
+    for line in output.splitlines():
+        if m := re.match(r"^(?:local)?rule (\S+):$", line):
+            rule, model = m.group(1), None
+        elif m := re.match(r"^\s+wildcards: .*\bmodel=([^,\s]+)", line):
+            model = m.group(1)
+        elif line.strip().startswith("resources:") and rule:
+            gpu = re.search(r"\bgpu=(\d+)", line)
+            jobs.append((rule, model, int(gpu.group(1)) if gpu else 0))
+    return jobs
+
+
+def test_every_gpu_rule_takes_its_model_gpus_and_both_profiles_route_it(tmp_path, monkeypatch):
+    """The real Snakefile planned with search and a judge verifier on, one model at tensor_parallel 2: every job
+    that asks for GPUs asks for its own model's count, and the rules that ask are exactly the profiles' GPU rules
+    (so each one lands in the GPU partition)."""
+    import yaml
+    from workflow_helpers import ROOT, copy_workflow, snakemake, write_config
+
+    wd = copy_workflow(tmp_path / "wf")
+    cfg = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
+    tp = {m: 1 for m in cfg["models"]}
+    tp["smollm2-135m"] = 2
+    cfg["models"]["smollm2-135m"]["tensor_parallel"] = 2
+    cfg["score"] = {"verifiers": {"judge": {"kind": "judge"}}}
+    targets = ["search_all"] + [f"results/scored/{m}/gsm8k.parquet" for m in cfg["models"]]
+    r = snakemake(wd, *targets, "-n", "--configfile", str(write_config(wd, cfg)))
+    jobs = _dry_run_gpus(r.stdout)
+    assert {rule for rule, _, _ in jobs} >= GPU_RULES | {"verify_shard", "search_verify"}, jobs
+    gpu_jobs = [(rule, model, n) for rule, model, n in jobs if n]
+    assert {rule for rule, _, _ in gpu_jobs} == GPU_RULES
+    assert all(n == tp[model] for _, model, n in gpu_jobs), gpu_jobs
+    assert {model for _, model, _ in gpu_jobs} == set(tp)
+    for name in ("slurm", "ci-slurm"):
+        p = _render_profile(name, {}, monkeypatch)
+        assert {r for r, res in p["set-resources"].items() if res.get("slurm_partition") == "gpu"} == GPU_RULES
+    # openai-only scoring starts no engine here: no GPU
+    cfg["score"] = {"verifiers": {"gpt": {"kind": "openai"}}}
+    from infscale import score as S
+    assert S.gpus(cfg, "smollm2-135m") == 0
+    cfg["score"] = {"verifiers": {"gpt": {"kind": "openai"}, "prm": {"kind": "pooling"}}}
+    assert S.gpus(cfg, "smollm2-135m") == 2
 
 
 def test_real_workflow_on_slurm_routes_jobs_and_matches_the_local_run(slurm_cluster, tiny_run, tmp_path):

@@ -145,6 +145,13 @@ def engine(config: dict, model: str) -> dict:
     return out
 
 
+def gpus(config: dict, model: str) -> int:
+    """GPUs of one job that runs this model on its engine (generation, search, scoring, the plan's GPU-hours):
+    the model's `tensor_parallel` entry, 1 when unset. The rules' `gpu` resource, which the SLURM profiles turn
+    into `--gpus` in the GPU partition."""
+    return int(config["models"][model].get("tensor_parallel", 1))
+
+
 # ---- per-job parameter sets (used by the rules and by `python -m infscale`) ----------------------------------
 
 def checkpoint(config: dict, model: str) -> str | None:

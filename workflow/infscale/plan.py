@@ -106,7 +106,7 @@ def plan_row(config: dict, model: str, dataset: str, problems_dir: Path | None =
     n_shards = len(cfg.shards(config, dataset))
     max_tokens = int(cfg.sampling(config, model, dataset)["max_tokens"])
     fill = float(plan.get("fill", DEFAULT_FILL))
-    gpus = int(config["models"][model].get("tensor_parallel", 1))
+    gpus = cfg.gpus(config, model)
     prompt, n_problems, problems_source = _problem_prompt_tokens(config, dataset, problems_dir)
 
     row = {"model": model, "dataset": dataset, "samples_per_problem": k, "generate_jobs": n_shards,
@@ -222,7 +222,7 @@ def finished_counts(verdicts_dir: Path, model: str, dataset: str, shards: list[i
 
 def _shard_gpu_hours(config: dict, model: str, dataset: str, bench_dir, problems: int) -> float | None:
     """GPU-hours of one generation shard: finished shards' mean wall time, else the throughput table."""
-    gpus = int(config["models"][model].get("tensor_parallel", 1))
+    gpus = cfg.gpus(config, model)
     measured = benchmark_seconds(bench_dir and Path(bench_dir), model, dataset)
     if measured:
         return float(np.mean(measured)) * gpus / 3600.0

@@ -58,8 +58,11 @@ def selection_input(config: dict, model: str, dataset: str) -> str:
     return (SCORED if enabled(config, dataset) else MERGED).format(model=model, dataset=dataset)
 
 
-def needs_gpu(config: dict) -> bool:
-    return any(v["kind"] == "pooling" for v in verifiers(config).values())
+def gpus(config: dict, model: str) -> int:
+    """GPUs of the score job: the model's own count (config.gpus) when a verifier runs on vLLM (a judge on the
+    policy engine, a pooling PRM), 0 when every verifier is an OpenAI-compatible endpoint."""
+    on_vllm = any(v["kind"] in ("judge", "pooling") for v in verifiers(config).values())
+    return cfg.gpus(config, model) if on_vllm else 0
 
 
 def job(config: dict, model: str, dataset: str) -> dict:

@@ -15,7 +15,7 @@ rule generate_shard:
         "results/benchmarks/generate_shard/{model}/{dataset}/{shard}.tsv"
     threads: 8  # scaled down to --cores locally, so one shard at a time owns the CPU
     resources:
-        gpu=lambda wc: int(config["models"][wc.model].get("tensor_parallel", 1)),
+        gpu=lambda wc: infscale_config.gpus(config, wc.model),
         cpus_per_gpu=8,
         mem_mb=lambda wc, attempt: 32000 * attempt,
         runtime=lambda wc, attempt: 240 * attempt,

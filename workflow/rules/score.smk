@@ -20,7 +20,7 @@ rule score:
         "results/benchmarks/score/{model}/{dataset}.tsv"
     threads: 8  # scaled down to --cores locally
     resources:
-        gpu=int(infscale_score.needs_gpu(config)),
+        gpu=lambda wc: infscale_score.gpus(config, wc.model),
         mem_mb=16000,
         runtime=lambda wc, attempt: 120 * attempt,
     conda:

@@ -24,7 +24,7 @@ rule search_prm_score:
         "results/benchmarks/search_prm_score/{model}/{dataset}/{shard}.tsv"
     threads: 8  # scaled down to --cores locally
     resources:
-        gpu=1,
+        gpu=lambda wc: infscale_config.gpus(config, wc.model),
         mem_mb=16000,
         runtime=lambda wc, attempt: 60 * attempt,
     conda:
@@ -47,7 +47,7 @@ rule search_strategy:
         "results/benchmarks/search_strategy/{model}/{dataset}/{strategy}.tsv"
     threads: 8  # scaled down to --cores locally
     resources:
-        gpu=1,
+        gpu=lambda wc: infscale_config.gpus(config, wc.model),
         mem_mb=16000,
         runtime=lambda wc, attempt: 240 * attempt,
     conda:
