@@ -7,6 +7,8 @@ documented config key is changed and `snakemake -n` must plan only the jobs whos
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,13 @@ def test_verifier_change_reruns_verification_and_later_only(touched, entry):
     assert counts["verify_shard"] == 2 and counts["merge_shards"] == 1
     assert "generate_shard" not in counts and "prepare_problems" not in counts and "prepare_model" not in counts
     assert not any("gsm8k" in o for o in outs)
+
+
+def test_plan_runs_without_cores(tmp_path):
+    wd = copy_workflow(tmp_path)
+    write_config(wd, tiny_config(DEMO))
+    # `snakemake plan` with no --cores (the workflow profile profiles/default gives it), as the README shows it
+    r = subprocess.run([sys.executable, "-m", "snakemake", "plan", "--configfile", "config/test.yaml"],
+                       cwd=wd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (wd / "results/plan/plan.csv").exists()
