@@ -136,3 +136,13 @@ def test_plan_runs_without_cores(tmp_path):
                        cwd=wd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (wd / "results/plan/plan.csv").exists()
+
+
+def test_shared_verify_settings(touched):
+    wd, cfg = touched
+    # how many threads is not what they decide: nothing reruns
+    assert plan(wd, {**cfg, "verify": {"threads": 7}}, "verify_threads.yaml")[0] == {}
+    # a shared verifier setting reaches every dataset's verification, and nothing before it
+    counts, _ = plan(wd, {**cfg, "verify": {"sandbox": {"limits": {"wall_s": 3}}}}, "verify_sandbox.yaml")
+    assert counts["verify_shard"] == 2 * len(C.pairs(cfg)) and counts["merge_shards"] == len(C.pairs(cfg))
+    assert "generate_shard" not in counts and "prepare_problems" not in counts

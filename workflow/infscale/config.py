@@ -273,10 +273,11 @@ def generate_job(config: dict, model: str, dataset: str) -> dict:
 
 
 def verify_options(config: dict, dataset: str) -> dict:
-    """Shared `verify` settings with the dataset's own `verifier` entry merged over them, plus the dataset's prompt
+    """Shared `verify` settings (but threads) with the dataset's own `verifier` entry merged over them, plus the dataset's prompt
     style (`style`: the math verifier extracts the answer in the format that style asks for)."""
     d = config["datasets"][dataset]
-    out = copy.deepcopy(config.get("verify", {}))
+    # verify.threads is how many workers, not what they decide: left out so that changing it reruns nothing
+    out = {k: copy.deepcopy(v) for k, v in config.get("verify", {}).items() if k != "threads"}
     out.update(d.get("verifier", {}))
     if d.get("domain") == "math":
         out["style"] = d.get("prompt", {}).get("style", "plain")
