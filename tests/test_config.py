@@ -35,6 +35,9 @@ def test_shipped_configs_validate():
     (lambda c: c["datasets"]["gsm8k"].__setitem__("verifier", {"rel_tol": -1}), "'datasets.gsm8k.verifier.rel_tol'"),
     (lambda c: c["datasets"]["gsm8k"].__setitem__("verifier", {"sandbox": {"isolaton": "none"}}),
      "'datasets.gsm8k.verifier.sandbox.isolaton' is not allowed"),
+    # fixed few-shot examples without `ids` used to give zero shots silently
+    (lambda c: c["datasets"]["math500"]["prompt"]["fewshot"].pop("ids"),
+     "'datasets.math500.prompt.fewshot' is missing a required entry: 'ids'"),
 ])
 def test_bad_config_gives_one_line_naming_the_key(mutate, needle):
     cfg = copy.deepcopy(DEMO)

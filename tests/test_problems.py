@@ -42,6 +42,31 @@ def test_math500_fixed_fewshot_and_metadata():
     assert "\\boxed" in shots[0]["answer"]
 
 
+def test_fixed_fewshot_ids_resolve_by_the_stated_column(tmp_path):
+    spec = copy.deepcopy(DEMO["datasets"]["math500"])
+    base = build_problems("math500", spec, ROOT)["fewshot"].iloc[0]
+    # the same two examples named by another column of the few-shot source (`idx`), or by row index (null)
+    rows = [json.loads(x) for x in (ROOT / "resources/data/math/train_fewshot.jsonl").read_text().splitlines()]
+    pool = tmp_path / "shots.jsonl"
+    pool.write_text("".join(json.dumps({**r, "idx": 100 + i}) + "\n" for i, r in enumerate(rows)))
+    where = [next(i for i, r in enumerate(rows) if r["unique_id"] == u) for u in spec["prompt"]["fewshot"]["ids"]]
+    spec["prompt"]["fewshot"].update(source={"path": str(pool)}, id_field="idx", ids=[100 + i for i in where])
+    assert build_problems("math500", spec, ROOT)["fewshot"].iloc[0] == base
+    spec["prompt"]["fewshot"].update(id_field=None, ids=where)
+    assert build_problems("math500", spec, ROOT)["fewshot"].iloc[0] == base
+    spec["prompt"]["fewshot"]["id_field"] = "id"  # a column the source lacks: one line, no KeyError
+    with pytest.raises(DatasetError, match="field 'prompt.fewshot id_field' maps to column 'id', which the source lacks"):
+        build_problems("math500", spec, ROOT)
+
+
+def test_a_filter_that_selects_nothing_stops(tmp_path):
+    spec = copy.deepcopy(DEMO["datasets"]["math500"])
+    spec["filter"] = {"subject": "Algebraa"}  # a typo
+    with pytest.raises(DatasetError, match="filter .* selects no problems") as e:
+        prepare_problems("math500", spec, str(tmp_path / "p.parquet"), ROOT)
+    assert "\n" not in str(e.value) and not (tmp_path / "p.parquet").exists()
+
+
 def test_reference_formats():
     assert reference_answer("blah\n#### 1,234", "gsm8k") == "1234"
     assert reference_answer("so $\\boxed{\\frac{a}{b}}$.", "boxed") == "\\frac{a}{b}"

@@ -37,7 +37,7 @@ def _stage(a) -> None:
     p = _paths(a)
     if a.stage == "problems":
         from .problems import prepare_problems
-        prepare_problems(a.dataset, cfg["datasets"][a.dataset], a.out or p["problems"])
+        prepare_problems(a.dataset, C.problems_spec(cfg, a.dataset), a.out or p["problems"])
     elif a.stage == "model":
         from .model import convert_gguf
         src = cfg["models"][a.model]["source"]

@@ -89,6 +89,34 @@ def load(path: str | Path) -> dict:
 
 # ---- lookups -------------------------------------------------------------------------------------------------
 
+def canonical(value: Any) -> Any:
+    """`value` with every mapping's keys in sorted order, at any depth (lists keep their order).
+
+    Snakemake decides a params rerun by comparing repr() of each param, and a dict's repr follows its key order:
+    every rule passes its params through this, so the same content in any key order, layout or comments reruns
+    nothing."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
+
+
+# The keys of a dataset entry that the problems table depends on (infscale.problems.build_problems); samples,
+# sampling, verifier, prompt style/instruction and adaptive only matter later, so they never rerun it.
+PROBLEM_KEYS = ("source", "domain", "fields", "filter", "subset", "reference_format")
+
+
+def problems_spec(config: dict, dataset: str) -> dict:
+    """What prepare_problems reads from datasets.<d>: the PROBLEM_KEYS and the prompt's few-shot draw."""
+    d = config["datasets"][dataset]
+    out = {k: d[k] for k in PROBLEM_KEYS if k in d}
+    fewshot = d.get("prompt", {}).get("fewshot")
+    if fewshot:
+        out["prompt"] = {"fewshot": fewshot}
+    return canonical(out)
+
+
 def _defaults(config: dict) -> dict:
     return config.get("defaults", {})
 
@@ -108,7 +136,7 @@ def shards(config: dict, dataset: str) -> list[int]:
 def adaptive(config: dict, dataset: str) -> dict | None:
     """The dataset's live adaptive-sampling policy {policy, solved} (datasets.<d>.adaptive), or None when off."""
     spec = config["datasets"][dataset].get("adaptive")
-    return None if not spec else {"policy": spec["policy"], "solved": int(spec.get("solved", 1))}
+    return None if not spec else canonical({"policy": spec["policy"], "solved": int(spec.get("solved", 1))})
 
 
 def model_datasets(config: dict, model: str) -> list[str]:
@@ -238,24 +266,29 @@ def checkpoint_source(config: dict, name: str) -> dict:
 
 
 def generate_job(config: dict, model: str, dataset: str) -> dict:
-    """Everything generate_shard needs, drawn only from this model's and this dataset's entries."""
+    """Everything generate_shard needs, drawn only from this model's and this dataset's entries.
+
+    The prompt entry without its few-shot draw (that lives in the problems table, an input), and not K: raising
+    K adds shards and changes none."""
     m, d = config["models"][model], config["datasets"][dataset]
-    return {
+    prompt = {k: v for k, v in d.get("prompt", {}).items() if k != "fewshot"}
+    return canonical({
         "model": model, "dataset": dataset, "samples_per_shard": samples_per_shard(config, dataset),
-        "sampling": sampling(config, model, dataset), "prompt_cfg": d.get("prompt", {}),
+        "sampling": sampling(config, model, dataset), "prompt_cfg": prompt,
         "chat": bool(m.get("chat", False)), "source": m["source"], "engine_cfg": engine(config, model),
-    }
+    })
 
 
 def verify_options(config: dict, dataset: str) -> dict:
-    """Shared `verify` settings with the dataset's own `verifier` entry merged over them, plus the dataset's prompt
+    """Shared `verify` settings (but threads) with the dataset's own `verifier` entry merged over them, plus the dataset's prompt
     style (`style`: the math verifier extracts the answer in the format that style asks for)."""
     d = config["datasets"][dataset]
-    out = copy.deepcopy(config.get("verify", {}))
+    # verify.threads is how many workers, not what they decide: left out so that changing it reruns nothing
+    out = {k: copy.deepcopy(v) for k, v in config.get("verify", {}).items() if k != "threads"}
     out.update(d.get("verifier", {}))
     if d.get("domain") == "math":
         out["style"] = d.get("prompt", {}).get("style", "plain")
-    return out
+    return canonical(out)
 
 
 def lenient_extraction(config: dict, dataset: str) -> bool:

@@ -186,6 +186,8 @@ def build_problems(name: str, spec: dict, base_dir: str | Path = ".") -> pd.Data
             raw = raw[raw[col].astype(str).str.match(want["regex"])]
         else:
             raw = raw[raw[col] == want]
+    if spec.get("filter") and raw.empty:
+        raise DatasetError(f"dataset {name!r}: filter {spec['filter']!r} selects no problems of the source")
     pid_col = fields["problem_id"]
     if pid_col is None:
         ids = raw.index.astype(str)
@@ -231,7 +233,10 @@ def draw_fewshot(name: str, problem_ids: list[str], fs: dict, spec: dict, base_d
     _require(pool, a, name, "prompt.fewshot answer")
     n = int(fs.get("n", 0))
     if fs.get("mode", "random") == "fixed":
-        id_col = fields["problem_id"]
+        # the column the `ids` name (prompt.fewshot.id_field); default the dataset's problem_id field, null = row
+        id_col = fs.get("id_field", fields["problem_id"])
+        if id_col is not None:
+            _require(pool, id_col, name, "prompt.fewshot id_field")
         keys = pool[id_col].astype(str) if id_col else pool.index.astype(str)
         lookup = dict(zip(keys, range(len(pool))))
         ids = [str(i) for i in fs.get("ids", [])]

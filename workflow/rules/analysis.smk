@@ -13,7 +13,7 @@ rule flops:
         curve="results/analysis/flops/{model}/{dataset}.csv",
         problems="results/analysis/flops/{model}/{dataset}.problems.csv",
     params:
-        shape=lambda w: infscale_config.shape_entry(config, w.model),
+        shape=lambda w: infscale_config.canonical(infscale_config.shape_entry(config, w.model)),
     log:
         "results/logs/analysis/flops/{model}/{dataset}.log",
     conda:
@@ -30,7 +30,7 @@ rule cost:
         curve="results/analysis/cost/{model}/{dataset}.csv",
         problems="results/analysis/cost/{model}/{dataset}.problems.csv",
     params:
-        price=lambda w: config["models"][w.model].get("price", {}),
+        price=lambda w: infscale_config.canonical(config["models"][w.model].get("price", {})),
     log:
         "results/logs/analysis/cost/{model}/{dataset}.log",
     conda:

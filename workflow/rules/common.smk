@@ -139,9 +139,9 @@ def _acfg(*keys, default=None):
     node = config.get("analysis", {})
     for k in keys:
         if not isinstance(node, dict) or k not in node:
-            return default
+            return infscale_config.canonical(default)
         node = node[k]
-    return node
+    return infscale_config.canonical(node)
 
 
 def model_config_input(wildcards):

@@ -11,7 +11,7 @@ rule coverage:
             labels={"model": "{model}", "dataset": "{dataset}"},
         ),
     params:
-        bootstrap=config.get("analysis", {}).get("bootstrap", {}),
+        bootstrap=_acfg("bootstrap", default={}),
         lenient=lambda wc: infscale_config.lenient_extraction(config, wc.dataset),
         adaptive=lambda wc: infscale_config.adaptive(config, wc.dataset) is not None,
     log:

@@ -2,7 +2,7 @@ rule prepare_model:
     output:
         directory("results/models/{checkpoint}"),
     params:
-        source=lambda wc: infscale_config.checkpoint_source(config, wc.checkpoint),
+        source=lambda wc: infscale_config.canonical(infscale_config.checkpoint_source(config, wc.checkpoint)),
     log:
         "results/logs/prepare_model/{checkpoint}.log",
     resources:

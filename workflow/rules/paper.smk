@@ -7,7 +7,7 @@ rule paper_comparison:
     output:
         report("results/report/paper_comparison.csv", caption="../report/paper.rst", category="Paper comparison"),
     params:
-        pairs=lambda w: paper_pairs(),
+        pairs=lambda w: infscale_config.canonical(paper_pairs()),
         fit_subsets=lambda w: paper_subsets("fit"),
         coverage_subsets=lambda w: paper_subsets("coverage"),
         matched_subsets=lambda w: paper_subsets("matched"),

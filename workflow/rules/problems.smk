@@ -4,7 +4,7 @@ rule prepare_problems:
     output:
         "results/problems/{dataset}.parquet",
     params:
-        spec=lambda wc: config["datasets"][wc.dataset],
+        spec=lambda wc: infscale_config.problems_spec(config, wc.dataset),
     log:
         "results/logs/prepare_problems/{dataset}.log",
     localrule: True

@@ -13,7 +13,7 @@ rule import_release:
     wildcard_constraints:
         model=release_model_constraint(),
     params:
-        job=lambda w: infscale_release.import_job(config, w.model, w.dataset),
+        job=lambda w: infscale_config.canonical(infscale_release.import_job(config, w.model, w.dataset)),
     log:
         "results/logs/import_release/{model}/{dataset}.log",
     benchmark:

@@ -13,7 +13,7 @@ rule score:
     output:
         infscale_score.SCORED,
     params:
-        job=lambda wc: infscale_score.job(config, wc.model, wc.dataset),
+        job=lambda wc: infscale_config.canonical(infscale_score.job(config, wc.model, wc.dataset)),
     log:
         "results/logs/score/{model}/{dataset}.log",
     benchmark:

@@ -17,7 +17,7 @@ rule search_prm_score:
     output:
         "results/search/{model}/{dataset}/prm/{shard}.parquet",
     params:
-        job=lambda wc: search_run.prm_job(config, wc.model, wc.dataset),
+        job=lambda wc: infscale_config.canonical(search_run.prm_job(config, wc.model, wc.dataset)),
     log:
         "results/logs/search_prm_score/{model}/{dataset}/{shard}.log",
     benchmark:
@@ -40,7 +40,7 @@ rule search_strategy:
     output:
         "results/search/{model}/{dataset}/{strategy}/samples.parquet",
     params:
-        job=lambda wc: search_run.strategy_job(config, wc.model, wc.dataset, wc.strategy),
+        job=lambda wc: infscale_config.canonical(search_run.strategy_job(config, wc.model, wc.dataset, wc.strategy)),
     log:
         "results/logs/search_strategy/{model}/{dataset}/{strategy}.log",
     benchmark:
@@ -92,7 +92,7 @@ rule search_difficulty:
         summary="results/search/{model}/{dataset}/difficulty/summary.json",
         plot="results/search/{model}/{dataset}/difficulty/accuracy.png",
     params:
-        job=lambda wc: search_run.difficulty_job(config),
+        job=lambda wc: infscale_config.canonical(search_run.difficulty_job(config)),
     log:
         "results/logs/search_difficulty/{model}/{dataset}.log",
     localrule: True
@@ -111,7 +111,7 @@ rule search_exchange:
         table="results/search/{model}/{dataset}/exchange.csv",
         plot="results/search/{model}/{dataset}/exchange.png",
     params:
-        job=lambda wc: search_run.exchange_job(config),
+        job=lambda wc: infscale_config.canonical(search_run.exchange_job(config)),
     log:
         "results/logs/search_exchange/{model}/{dataset}.log",
     localrule: True
