@@ -27,6 +27,7 @@ configfile: "config.yaml"
 include: {str(REPO / 'workflow/rules/common.smk')!r}
 include: {str(REPO / 'workflow/rules/coverage.smk')!r}
 include: {str(REPO / 'workflow/rules/fit.smk')!r}
+include: {str(REPO / 'workflow/rules/score.smk')!r}
 include: {str(REPO / 'workflow/rules/analysis.smk')!r}
 include: {str(REPO / 'workflow/rules/report.smk')!r}
 rule all:
