@@ -48,6 +48,7 @@ NOISY_STAGE = textwrap.dedent("""
     from infscale.config import ConfigError
 
     def stage(fail):
+        logging.getLogger("vllm.platforms").warning("ENGINE WARNING")  # before vLLM's own config: via the root
         logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
             "handlers": {"out": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}},
             "loggers": {"vllm": {"handlers": ["out"], "level": "INFO", "propagate": False}}})
@@ -72,7 +73,7 @@ def test_engine_output_goes_to_the_job_log_and_the_terminal_gets_one_line(tmp_pa
     assert terminal == ["shard m/d/0: 8 samples"] + (["infscale: bad key"] if fail else []), r.stdout + r.stderr
     assert r.returncode == (1 if fail else 0)
     text = log.read_text()
-    for line in ("ENGINE START-UP", "PROGRESS", "ENGINE CHILD", "detail line", "shard m/d/0: 8 samples"):
+    for line in ("ENGINE WARNING", "ENGINE START-UP", "PROGRESS", "ENGINE CHILD", "detail line", "shard m/d/0: 8 samples"):
         assert line in text
     assert ("bad key" in text) == fail
 

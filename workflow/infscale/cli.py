@@ -27,8 +27,10 @@ FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
 def _for_terminal(record: logging.LogRecord) -> bool:
-    """Summary lines and warnings; errors reach the terminal as the one `infscale: ...` line of run_logged."""
-    return getattr(record, "terminal", False) or record.levelno == logging.WARNING
+    """Summary lines and infscale's own warnings (an engine's go to the log only); errors reach the terminal as
+    the one `infscale: ...` line of run_logged."""
+    return getattr(record, "terminal", False) or (record.levelno == logging.WARNING
+                                                  and record.name.split(".")[0] == "infscale")
 
 
 class _TerminalFormatter(logging.Formatter):
