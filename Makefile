@@ -49,7 +49,8 @@ $(VENV)/.installed-$(STACK): $(REQS) $(CONSTRAINTS) envs/requirements-nodeps.txt
 
 demo: deps
 	$(PRELOAD) $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
-	@for f in results/analysis/coverage/*/*.csv; do echo "== $$f"; column -s, -t < $$f | sed -n '1p;2p;3p;5p;9p;17p'; done
+	@# the coverage tables at k = 1, 2, 4, 8, ... with 3 significant digits
+	@$(BIN)/python -c 'import sys, pandas as pd; [print("== " + f, (d := pd.read_csv(f))[(d.k & (d.k - 1)) == 0].to_string(index=False, float_format="{:.3g}".format), sep="\n") for f in sys.argv[1:]]' results/analysis/coverage/*/*.csv
 
 test: test-deps
 	$(BIN)/python -m pytest tests -v -rs --durations=15

