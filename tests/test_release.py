@@ -4,6 +4,7 @@ verifier; the real Snakefile at paper shape (140 problems × 10⁴ samples) thro
 paper-comparison table."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -37,6 +38,11 @@ def _problems(tmp_path, n=10):
                                    for i in range(n)], "domain": "math", "reference": [str(i + 1) for i in range(n)]}), p)
     return str(p)
 
+
+# `python -m infscale` in a bare environment: the library comes from the install (`make deps`), or from
+# PYTHONPATH when the caller sets one (a worktree sharing another checkout's venv).
+_BARE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+             **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}}
 
 SMALL = [  # release layout, ids not in row order (orig_dset_idx is the join key, not the row number)
     {"question": "What is 7 + 1?", "gt_answer": "8", "orig_dset_idx": 7,
@@ -124,15 +130,13 @@ def test_cli_reports_one_line(tmp_path, monkeypatch):
     io.write_parquet(io.read_parquet(_problems(tmp_path)), tmp_path / "results" / "problems" / "d.parquet")
     r = subprocess.run([sys.executable, "-m", "infscale", "import-release", "--config", "c.yaml", "--model", "m",
                         "--dataset", "d"], cwd=tmp_path, capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT / "workflow"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                            "PATH": "/usr/bin:/bin"})
+                       env=_BARE_ENV)
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("infscale: release m/d")
     assert not (tmp_path / "results" / "merged").exists() and not (tmp_path / "results" / "samples").exists()
     cfg["models"]["m"]["releases"]["d"]["path"] = str(write_release(pa.Table.from_pylist(SMALL), tmp_path / "ok", "disk"))
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     r = subprocess.run(r.args, cwd=tmp_path, capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT / "workflow"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                            "PATH": "/usr/bin:/bin"})
+                       env=_BARE_ENV)
     assert r.returncode == 0, r.stderr
     assert len(io.read_parquet(tmp_path / "results" / "merged" / "m" / "d.parquet")) == 12
     assert (tmp_path / "results" / "verdicts" / "m" / "d" / "1.parquet").exists()

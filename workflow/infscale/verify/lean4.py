@@ -209,7 +209,7 @@ class LeanRunner:
                                     {"Proof.lean": source.encode()}, limits=self.limits, env=env,
                                     chdir=str(self.project))
         # weaker isolation: the file lives in a host temp dir that is the cwd; lake must run in the project
-        return self.sandbox.run(["sh", "-c", f'f="$PWD/Proof.lean"; cd "$1" && exec "$2" env lean --json "$f"',
+        return self.sandbox.run(["sh", "-c", 'f="$PWD/Proof.lean"; cd "$1" && exec "$2" env lean --json "$f"',
                                  "sh", str(self.project), self.lake],
                                 {"Proof.lean": source.encode()}, limits=self.limits, env=env)
 
