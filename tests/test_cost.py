@@ -4,7 +4,7 @@ import pytest
 
 from infscale import cost
 
-TABLE1 = pd.DataFrame([  # DESIGN.md, Brown et al. 2024 Table 1 (SWE-bench Lite, 300 issues)
+TABLE1 = pd.DataFrame([  # Brown et al. 2024 (arXiv 2407.21787), Table 1 (SWE-bench Lite, 300 issues)
     ("DeepSeek-Coder-V2-Instruct", 5, 0.0072, 0.2962, 300),
     ("GPT-4o", 1, 0.13, 0.2400, 300),
     ("Claude 3.5 Sonnet", 1, 0.17, 0.2670, 300),

@@ -1,7 +1,7 @@
 """Entry points of the search stage (one per rule) and the per-job config lookups.
 
 Each lookup reads only the job's own model, dataset and `search` entries, so adding a model or dataset does not
-change an existing job's params. Outputs (DESIGN.md, search row of the flow):
+change an existing job's params. Outputs:
   results/search/{model}/{dataset}/prm/{shard}.parquet          PRM step scores of the repeated samples
   results/search/{model}/{dataset}/{strategy}/samples.parquet   one final solution per (problem, strategy, N)
   results/search/{model}/{dataset}/{strategy}/verdicts.parquet  through infscale.verify, unchanged
