@@ -16,7 +16,7 @@ import yaml
 
 from infscale import io, release
 from infscale.contracts import MERGED_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS
-from infscale.coverage import coverage_curve
+from infscale.coverage import coverage_table
 from release_fixture import release_table, write_problems, write_release, write_tokenizer
 from workflow_helpers import ROOT, copy_workflow, job_counts, snakemake, write_config
 
@@ -71,7 +71,7 @@ def test_import_writes_the_standard_contracts(tmp_path, layout):
     assert got[("7", 3)] and not got[("7", 2)] and got[("5", 2)] and not got[("2", 0)]
     assert set(back["verifier"]) == {"release"} and set(back["status"]) == {"correct", "wrong"}
     assert back["shard"].tolist() == (back["sample_index"] // 2).tolist()
-    assert coverage_curve(back)["coverage"].tolist() == pytest.approx([
+    assert coverage_table(back, n_boot=10)["coverage"].tolist() == pytest.approx([
         (2 / 4 + 0 + 2 / 4) / 3, (1 - 1 / 6 + 0 + 1 - 1 / 6) / 3, (1 - 0 + 0 + 1) / 3, 2 / 3])
     assert merged["problem_id"].tolist() == back["problem_id"].tolist()
 
@@ -255,7 +255,7 @@ def test_workflow_paper_shape(tmp_path):
     fit_rows = ours[ours["claim"].str.startswith("fit")]
     assert len(fit_rows) == 4 and fit_rows["infscale"].notna().all() and fit_rows["difference"].notna().all()
     cov = ours[ours["claim"].str.startswith("coverage")]
-    truth = coverage_curve(merged)
+    truth = coverage_table(merged, n_boot=10)
     assert cov["infscale"].tolist()[0] == pytest.approx(truth["coverage"].iloc[-1], abs=1e-9)
 
 
