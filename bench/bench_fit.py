@@ -8,7 +8,6 @@ scaled to 200 (its cost per replicate is flat). Both must agree on (α, β) to 1
 families together and the fit stage's whole write_fits on the same data.
 Writes results/bench/fit.json and prints one line.
 """
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +16,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from infscale import fit, forecast, io  # noqa: E402
 from infscale.coverage import bootstrap_ci, log_ks  # noqa: E402
 

@@ -19,8 +19,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))  # the test fixtures (tests/ is no package)
 from infscale import io  # noqa: E402
 from infscale import config as C  # noqa: E402
 from workflow_helpers import copy_workflow, snakemake, write_config  # noqa: E402

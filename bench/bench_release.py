@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "workflow"), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the test fixtures (tests/ is no package)
 from release_fixture import release_table, write_problems, write_release, write_tokenizer  # noqa: E402
 from workflow_helpers import copy_workflow, job_counts, snakemake, write_config  # noqa: E402
 
@@ -115,7 +115,7 @@ def main() -> None:
     # one model with texts of real length (200–1400 characters, ≈1.1 GB in all), imported in a fresh process
     texts = ["x" * int(n) for n in np.random.default_rng(0).integers(200, 1400, 1000)]
     write_release(release_table(PROBLEMS, N, seed=9, ids=ids, texts=texts), work / "long", "disk")
-    code = (f"import json,resource,time,sys; sys.path.insert(0,{str(ROOT / 'workflow')!r}); from infscale import release;"
+    code = (f"import json,resource,time; from infscale import release;"
             f"t=time.perf_counter(); release.import_release({job | {'release': {'path': str(work / 'long')}}!r},"
             f" None, [{str(work)!r}+f'/L/s/{{s}}.parquet' for s in range({N // SHARD})],"
             f" [{str(work)!r}+f'/L/v/{{s}}.parquet' for s in range({N // SHARD})], {str(work / 'L' / 'm.parquet')!r});"

@@ -1,7 +1,7 @@
 """Benchmark the code sandbox: per-run overhead against bare `python3 -c pass`, and HumanEval throughput with
 program deduplication on vs off.
 
-  PYTHONPATH=workflow python bench/bench_sandbox.py [--runs 100] [--copies 100] [--subset 20] [--threads N]
+  python bench/bench_sandbox.py [--runs 100] [--copies 100] [--subset 20] [--threads N]
 
 1. Overhead: `runs` sandboxed runs of an empty program, interleaved with `runs` bare `python3 -c pass` runs of
    the same interpreter (the baseline, measured alongside). Goal: at most 10 ms extra per run (median), with
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
 
 import pandas as pd  # noqa: E402
 

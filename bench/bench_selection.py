@@ -14,7 +14,6 @@ grouping and the previous per-k trial loop, both timed in this script.
    would take hours). Goal: ≤ 60 s.
 Writes results/bench/selection.json and prints one line per part. Run with `nice`; ~2–4 min.
 """
-import sys
 import time
 from pathlib import Path
 
@@ -22,8 +21,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
-sys.path.insert(0, str(ROOT / "bench"))
 import synth_answers  # noqa: E402
 
 from infscale import answers, io, selection  # noqa: E402
@@ -61,7 +58,7 @@ def grouping(rng) -> dict:
     ans = synth_answers.one_problem(rng, N, DISTINCT)
     stats = {}
     t0 = time.perf_counter()
-    fast = answers.answer_classes(ans, answers.EquivalenceCache(), stats)
+    answers.answer_classes(ans, answers.EquivalenceCache(), stats)
     t_fast = time.perf_counter() - t0
     distinct = list(dict.fromkeys(ans))
     base = {}

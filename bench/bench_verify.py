@@ -12,7 +12,6 @@ Writes results/bench/verify.json and prints one line. Target: new / baseline ≥
 import importlib.util
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
 from infscale import io  # noqa: E402
 from infscale.verify import verify_frames  # noqa: E402
 from infscale.verify.math import equivalent  # noqa: E402

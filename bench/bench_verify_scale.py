@@ -10,7 +10,6 @@
 Verdicts (every column but elapsed_ms) must be identical to the baseline's on the baseline's samples. Writes
 results/bench/verify_scale.json. Run with `nice`; a few minutes.
 """
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +17,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
-sys.path.insert(0, str(ROOT / "bench"))
 import synth_answers  # noqa: E402
 
 from infscale import io  # noqa: E402

@@ -14,13 +14,11 @@ Writes results/bench/adaptive.json and prints one line per set and policy.
 """
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from infscale import adaptive, io  # noqa: E402
 
 P, N, S = 140, 10_000, 100

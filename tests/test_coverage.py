@@ -63,7 +63,7 @@ def test_problem_table_and_curve():
     pp = coverage.problem_table(m)
     assert (pp["n"] == 50).all() and len(pp) == 40
     assert pp["c"].sum() == m["correct"].sum()
-    curve = coverage.coverage_curve(m)
+    curve = coverage.coverage_table(m, n_boot=10)
     assert len(curve) == 50
     assert curve["coverage"].iloc[0] == pytest.approx(m["correct"].mean())
     assert curve["coverage"].iloc[-1] == pytest.approx((pp["c"] > 0).mean())

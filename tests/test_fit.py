@@ -5,7 +5,7 @@ import pytest
 from infscale import fit
 from infscale.coverage import coverage_from_counts
 
-FIG5 = {  # DESIGN.md, Brown et al. 2024 Fig. 5
+FIG5 = {  # Brown et al. 2024 (arXiv 2407.21787), Fig. 5
     "Llama-3-8B-Instruct, MATH": (-1.33, -0.43),
     "Llama-3-70B-Instruct, MATH": (-0.75, -0.46),
     "Llama-3-8B-Instruct, CodeContests": (-3.88, -0.11),

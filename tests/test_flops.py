@@ -44,7 +44,9 @@ def test_model_shape_from_file_and_override(tmp_path):
 
 def test_v3_and_v1_by_hand():
     N, L, d = 100.0, 2, 3
-    fpt = lambda t: 2 * (N + 2 * L * d * t)
+    def fpt(t):
+        return 2 * (N + 2 * L * d * t)
+
     P, D, n = 4, 3, 5
     v3 = sum(fpt(t) for t in range(1, P + 1)) + n * sum(fpt(P + t) for t in range(1, D + 1))
     assert flops.inference_flops_v3(N, L, d, P, D, n) == pytest.approx(v3)

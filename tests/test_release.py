@@ -4,6 +4,7 @@ verifier; the real Snakefile at paper shape (140 problems × 10⁴ samples) thro
 paper-comparison table."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ import yaml
 
 from infscale import io, release
 from infscale.contracts import MERGED_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS
-from infscale.coverage import coverage_curve
+from infscale.coverage import coverage_table
 from release_fixture import release_table, write_problems, write_release, write_tokenizer
 from workflow_helpers import ROOT, copy_workflow, job_counts, snakemake, write_config
 
@@ -37,6 +38,11 @@ def _problems(tmp_path, n=10):
                                    for i in range(n)], "domain": "math", "reference": [str(i + 1) for i in range(n)]}), p)
     return str(p)
 
+
+# `python -m infscale` in a bare environment: the library comes from the install (`make deps`), or from
+# PYTHONPATH when the caller sets one (a worktree sharing another checkout's venv).
+_BARE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+             **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}}
 
 SMALL = [  # release layout, ids not in row order (orig_dset_idx is the join key, not the row number)
     {"question": "What is 7 + 1?", "gt_answer": "8", "orig_dset_idx": 7,
@@ -65,7 +71,7 @@ def test_import_writes_the_standard_contracts(tmp_path, layout):
     assert got[("7", 3)] and not got[("7", 2)] and got[("5", 2)] and not got[("2", 0)]
     assert set(back["verifier"]) == {"release"} and set(back["status"]) == {"correct", "wrong"}
     assert back["shard"].tolist() == (back["sample_index"] // 2).tolist()
-    assert coverage_curve(back)["coverage"].tolist() == pytest.approx([
+    assert coverage_table(back, n_boot=10)["coverage"].tolist() == pytest.approx([
         (2 / 4 + 0 + 2 / 4) / 3, (1 - 1 / 6 + 0 + 1 - 1 / 6) / 3, (1 - 0 + 0 + 1) / 3, 2 / 3])
     assert merged["problem_id"].tolist() == back["problem_id"].tolist()
 
@@ -124,15 +130,13 @@ def test_cli_reports_one_line(tmp_path, monkeypatch):
     io.write_parquet(io.read_parquet(_problems(tmp_path)), tmp_path / "results" / "problems" / "d.parquet")
     r = subprocess.run([sys.executable, "-m", "infscale", "import-release", "--config", "c.yaml", "--model", "m",
                         "--dataset", "d"], cwd=tmp_path, capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT / "workflow"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                            "PATH": "/usr/bin:/bin"})
+                       env=_BARE_ENV)
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("infscale: release m/d")
     assert not (tmp_path / "results" / "merged").exists() and not (tmp_path / "results" / "samples").exists()
     cfg["models"]["m"]["releases"]["d"]["path"] = str(write_release(pa.Table.from_pylist(SMALL), tmp_path / "ok", "disk"))
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     r = subprocess.run(r.args, cwd=tmp_path, capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT / "workflow"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                            "PATH": "/usr/bin:/bin"})
+                       env=_BARE_ENV)
     assert r.returncode == 0, r.stderr
     assert len(io.read_parquet(tmp_path / "results" / "merged" / "m" / "d.parquet")) == 12
     assert (tmp_path / "results" / "verdicts" / "m" / "d" / "1.parquet").exists()
@@ -251,7 +255,7 @@ def test_workflow_paper_shape(tmp_path):
     fit_rows = ours[ours["claim"].str.startswith("fit")]
     assert len(fit_rows) == 4 and fit_rows["infscale"].notna().all() and fit_rows["difference"].notna().all()
     cov = ours[ours["claim"].str.startswith("coverage")]
-    truth = coverage_curve(merged)
+    truth = coverage_table(merged, n_boot=10)
     assert cov["infscale"].tolist()[0] == pytest.approx(truth["coverage"].iloc[-1], abs=1e-9)
 
 

@@ -1,6 +1,5 @@
 """FLOPs-matched exchange against a larger model (Snell et al. 2024, §7): M + 3(M−1)/R."""
 
-import math
 
 import pandas as pd
 import pytest

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from infscale import answers, selection, vote
-from infscale.coverage import pass_at_k, per_problem
 from conftest import ROOT
 
 EQUIV = ROOT / "tests" / "data" / "answer_equivalence.csv"

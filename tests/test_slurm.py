@@ -17,16 +17,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
-import harness  # noqa: E402
-from infscale.io import write_parquet  # noqa: E402
+from infscale.io import write_parquet
+from slurm import harness  # tests/slurm/harness.py (tests/ is on sys.path: pytest's rootdir-based import)
 
 MINI = harness.REPO / "tests" / "slurm" / "mini" / "Snakefile"
 REPO_CFG = {"repo": harness.REPO}

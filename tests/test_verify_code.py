@@ -12,8 +12,8 @@ import pytest
 from infscale.contracts import VERDICT_COLUMNS, VERDICT_STATUSES
 from infscale.verify import code as codemod
 from infscale.verify import verify_frames
-from infscale.verify.code import (extract_program, humaneval_program, outputs_match, stdio_tests, verify_function,
-                                  verify_stdio)
+from infscale.verify.code import (extract_program, function_parts, joined_program, outputs_match, stdio_tests,
+                                  verify_function, verify_stdio)
 from infscale.verify.sandbox import Sandbox
 
 DATA = Path(__file__).resolve().parents[1] / "resources" / "data"
@@ -185,7 +185,9 @@ def test_humaneval_completion_that_repeats_the_signature():
 
 
 def test_humaneval_program_shape():
-    prog = humaneval_program("def f(x):\n    \"\"\"doc\"\"\"\n", "    return x\n", "def check(c):\n    assert c(1) == 1\n", "f")
+    ref = {"prompt": "def f(x):\n    \"\"\"doc\"\"\"\n", "test": "def check(c):\n    assert c(1) == 1\n",
+           "entry_point": "f"}
+    prog = joined_program(function_parts(ref, "    return x\n"))
     assert prog.endswith("check(f)\n") and "def f(x):\n    \"\"\"doc\"\"\"\n    return x\n" in prog
     ast.parse(prog)
 

@@ -15,7 +15,7 @@ import yaml
 from infscale import config as C
 from infscale import io
 from infscale.contracts import MERGED_COLUMNS
-from workflow_helpers import ROOT, copy_workflow, job_counts, planned_outputs, snakemake, write_config
+from workflow_helpers import ROOT, job_counts, planned_outputs, snakemake, write_config
 
 DEMO = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
 

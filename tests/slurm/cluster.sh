@@ -7,7 +7,7 @@
 #   tests/slurm/cluster.sh stop     # stop the three daemons this script started (by their pid files)
 #   tests/slurm/cluster.sh status   # exit 0 when the node answers and is usable
 #
-# Layout (facts measured on Debian 12 / slurm-wlm 22.05, see NOTES.md):
+# Layout (facts measured on Debian 12 / slurm-wlm 22.05):
 #   - slurm.conf lives at /etc/slurm/slurm.conf: the slurm executor plugin strips SLURM_CONF inside a job,
 #     so the in-job `srun` only finds the default path.
 #   - no cgroups (ProctrackType=proctrack/pgid, TaskPlugin=task/none); CPUs=8 with

@@ -1,6 +1,6 @@
 """Run one stage by hand, outside Snakemake, with the same per-entry config lookups as the rules:
 
-    PYTHONPATH=workflow python -m infscale generate --config config/demo.yaml --model smollm2-135m \\
+    python -m infscale generate --config config/demo.yaml --model smollm2-135m \\
         --dataset gsm8k --shard 0
     python -m infscale verify   --config C --model M --dataset D --shard S
     python -m infscale problems --config C --dataset D

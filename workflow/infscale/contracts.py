@@ -1,4 +1,4 @@
-"""The stage contracts of DESIGN.md as code: column lists, sample identity and seeds.
+"""The stage contracts (README.md, "Contracts") as code: column lists, sample identity and seeds.
 
 Every stage checks what it reads against these, so a missing field fails with one clear line.
 """

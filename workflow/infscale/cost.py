@@ -55,19 +55,3 @@ def table1(rows: pd.DataFrame) -> pd.DataFrame:
     out["dollars_per_solved"] = out["total_dollars"] / (out["solved"] * out["problems"])
     return out
 
-
-def attempts_comparison(curves: pd.DataFrame, attempts: dict[str, int]) -> pd.DataFrame:
-    """k attempts of each model (e.g. 5 of a cheap one vs 1 of an expensive one), from our own curves.
-
-    `curves` has model, k, coverage, dollars (from coverage_vs_cost) and problems; `attempts` maps a model to k.
-    """
-    rows = []
-    for model, k in attempts.items():
-        c = curves[(curves["model"] == model) & (curves["k"] == k)]
-        if c.empty:
-            raise ValueError(f"attempts_comparison: no coverage for model {model!r} at k={k}")
-        r = c.iloc[0]
-        problems = int(r["problems"])
-        rows.append({"model": model, "attempts": k, "dollars_per_attempt": r["dollars"] / k / problems,
-                     "solved": r["coverage"], "problems": problems})
-    return table1(pd.DataFrame(rows))

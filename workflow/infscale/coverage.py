@@ -216,15 +216,6 @@ def add_extraction_columns(table: pd.DataFrame, merged: pd.DataFrame) -> pd.Data
     return out
 
 
-def coverage_curve(merged: pd.DataFrame, ks: np.ndarray | None = None) -> pd.DataFrame:
-    """Coverage for every k from 1 to the smallest per-problem n (or the given ks)."""
-    pp = per_problem(merged)
-    if ks is None:
-        ks = np.arange(1, int(pp["n"].min()) + 1)
-    p = pass_at_k(pp["n"].to_numpy(), pp["c"].to_numpy(), ks)
-    return pd.DataFrame({"k": ks, "coverage": p.mean(axis=0), "problems": len(pp)})
-
-
 def plot_coverage(curve: pd.DataFrame, path: str, title: str) -> None:
     """Coverage against k on a log-x axis (the paper's Fig. 2 style)."""
     import matplotlib

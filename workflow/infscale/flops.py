@@ -7,7 +7,12 @@ Monkeys v1: total = (P + n·D)·FPT(P + D) at one fixed context.
 
 from __future__ import annotations
 
+import json as _json
+from dataclasses import dataclass
+from pathlib import Path as _Path
+
 import numpy as np
+import pandas as _pd
 
 
 def flops_per_token(n_params: float, n_layers: int, d_model: int, context: float) -> float | np.ndarray:
@@ -37,12 +42,6 @@ def inference_flops_v1(n_params, n_layers, d_model, prompt_tokens, completion_to
 
 
 # ---- model shape from a Hugging Face config.json -------------------------------------------------------------
-
-import json as _json
-from dataclasses import dataclass
-from pathlib import Path as _Path
-
-import pandas as _pd
 
 
 @dataclass(frozen=True)

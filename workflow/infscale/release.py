@@ -370,7 +370,6 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
         if len(unknown):
             raise ReleaseError(f"{where}: orig_dset_idx {unknown[0]} (and {len(unknown) - 1} more) not among the "
                                f"problem ids of {dataset} (row index of its split: fields.problem_id null)")
-    n = len(cols["problem_id"])
     ptok = tok = None
     if job.get("tokenizer"):
         if problems is None:

@@ -1,13 +1,10 @@
 # Config validation, wildcard constraints and the lookups every rule uses. Each lookup reads only the job's
 # own model and dataset entries, so adding a model or dataset never changes an existing job's params.
 import re
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.current_basedir).parent))  # workflow/ (this file is workflow/rules/)
-
-from infscale import config as infscale_config  # noqa: E402
-from infscale import release as infscale_release  # noqa: E402
+from infscale import config as infscale_config  # installed by `make deps` (pyproject.toml)
+from infscale import release as infscale_release
 
 try:
     infscale_config.validate(config)

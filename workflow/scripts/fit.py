@@ -1,4 +1,3 @@
-import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
 from infscale.cli import run_logged
 from infscale.fit import write_fits
 

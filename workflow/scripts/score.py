@@ -1,5 +1,4 @@
 if __name__ == "__main__":  # vLLM spawns its engine process, which re-imports this file as __mp_main__
-    import sys; sys.path.insert(0, str(__import__("pathlib").Path(snakemake.scriptdir).parent))  # noqa: E702
     from infscale.cli import run_logged
     from infscale.score import score
 

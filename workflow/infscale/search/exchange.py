@@ -5,7 +5,7 @@ the same data) costs as much, over its lifetime, as the smaller model spending
 
     M + 3(M − 1) / R
 
-times its inference compute per query, with R = D_inference / D_pretrain (DESIGN.md). For M = 14 and
+times its inference compute per query, with R = D_inference / D_pretrain. For M = 14 and
 R = 0.16, 0.79, 22 this is about 258×, 63× and 16×. Per difficulty bin we compare the small model's
 compute-optimal accuracy at that many generations (or at the largest budget it was run at, flagged) with the
 larger model's pass@1 on the same questions.

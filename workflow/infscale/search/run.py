@@ -1,7 +1,7 @@
 """Entry points of the search stage (one per rule) and the per-job config lookups.
 
 Each lookup reads only the job's own model, dataset and `search` entries, so adding a model or dataset does not
-change an existing job's params. Outputs (DESIGN.md, search row of the flow):
+change an existing job's params. Outputs:
   results/search/{model}/{dataset}/prm/{shard}.parquet          PRM step scores of the repeated samples
   results/search/{model}/{dataset}/{strategy}/samples.parquet   one final solution per (problem, strategy, N)
   results/search/{model}/{dataset}/{strategy}/verdicts.parquet  through infscale.verify, unchanged
@@ -18,7 +18,7 @@ import time
 import pandas as pd
 
 from .. import config as cfg
-from .. import io, vote
+from .. import io
 from ..contracts import require_columns
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,6 @@ def pairs(config: dict) -> list[tuple[str, str]]:
 
 def strategies(config: dict) -> list[str]:
     return list(search_cfg(config).get("strategies", {}))
-
-
-def result_strategies(config: dict) -> list[str]:
-    """Strategy names as they appear in the results (a best-of-N entry yields one per selection)."""
-    out = []
-    for name, spec in search_cfg(config).get("strategies", {}).items():
-        if spec["kind"] == "best_of_n":
-            out += [f"{name}_{s}" for s in spec.get("selections", list(vote.METHODS))]
-        else:
-            out.append(name)
-    return out
 
 
 def _prm(config: dict, model: str) -> dict:

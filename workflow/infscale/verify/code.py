@@ -149,21 +149,10 @@ def _humaneval_solution(prompt: str, completion: str, entry_point: str) -> str:
     return prompt + "\n" + code if repeats_signature else prompt + code
 
 
-def humaneval_program(prompt: str, completion: str, test: str, entry_point: str) -> str:
-    """The whole program as one text (what is hashed and syntax-checked): solution, test, check(entry_point)."""
-    return f"{_humaneval_solution(prompt, completion, entry_point)}\n\n{test}\n\ncheck({entry_point})\n"
-
-
 def mbpp_parts(completion: str, test_list: list[str], test_imports: list[str] | None = None,
                test_setup_code: str = "") -> tuple[str, str]:
     solution = "\n".join(list(test_imports or []) + [_code_of(completion), test_setup_code or ""]) + "\n"
     return solution, "\n".join(test_list) + "\n"
-
-
-def mbpp_program(completion: str, test_list: list[str], test_imports: list[str] | None = None,
-                 test_setup_code: str = "") -> str:
-    solution, checks = mbpp_parts(completion, test_list, test_imports, test_setup_code)
-    return solution + checks
 
 
 # ---- statuses --------------------------------------------------------------------------------------------------
@@ -300,12 +289,8 @@ def function_parts(ref: dict, text: str) -> tuple[str, str, str | None]:
     raise ValueError("reference has neither entry_point (HumanEval) nor test_list (MBPP)")
 
 
-def function_program(ref: dict, text: str) -> str:
-    """The whole program as one text (hashed, syntax-checked, deduplicated)."""
-    return joined_program(function_parts(ref, text))
-
-
 def joined_program(parts: tuple[str, str, str | None]) -> str:
+    """The whole program as one text (hashed, syntax-checked, deduplicated): solution, checks, check(entry)."""
     solution, checks, entry = parts
     return solution + "\n\n" + checks + (f"\n\ncheck({entry})\n" if entry else "")
 

@@ -4,7 +4,7 @@ Reference (problems.reference, a JSON object string)::
 
     {"header": "import Mathlib\\n...\\n", "formal_statement": "theorem mathd_... : ... := by sorry", "name": ...}
 
-(the fields of ../shared/data/minif2f_lean4). The sample text is the generated proof: the first fenced block when
+(the fields of resources/data/minif2f_lean4/test_mathd.jsonl). The sample text is the generated proof: the first fenced block when
 there is one, else the whole text. Two shapes are accepted:
 
 - a tactic proof that continues the statement (what follows `:= by`): the statement's trailing `sorry` is
@@ -209,7 +209,7 @@ class LeanRunner:
                                     {"Proof.lean": source.encode()}, limits=self.limits, env=env,
                                     chdir=str(self.project))
         # weaker isolation: the file lives in a host temp dir that is the cwd; lake must run in the project
-        return self.sandbox.run(["sh", "-c", f'f="$PWD/Proof.lean"; cd "$1" && exec "$2" env lean --json "$f"',
+        return self.sandbox.run(["sh", "-c", 'f="$PWD/Proof.lean"; cd "$1" && exec "$2" env lean --json "$f"',
                                  "sh", str(self.project), self.lake],
                                 {"Proof.lean": source.encode()}, limits=self.limits, env=env)
 

@@ -71,7 +71,6 @@ from pathlib import Path
 
 ISOLATION_LEVELS = ("bwrap", "unshare-net", "none")
 NOBODY = 65534
-SANDBOX_STATUSES = ("ok", "runtime_error", "timeout", "memory_limit", "output_limit", "sandbox_error")
 FALLBACK_PROCESS_MB = 256  # without cgroups: each process gets at least this much address space (fewer processes)
 CPU_POLL_S = 0.05
 _SYSTEM_DIRS = ("/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin")

@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import io
-from .common import first_fenced_block, parse_reference, program_hash, verdict_frame, verdict_row
+from .common import parse_reference, program_hash, verdict_frame, verdict_row
 
 log = logging.getLogger(__name__)
 
