@@ -55,7 +55,8 @@ def naive_import(path: Path, model: str, dataset: str, out: Path) -> pd.DataFram
             srows.append({"problem_id": pid, "sample_index": i, "text": text, "prompt_tokens": None,
                           "completion_tokens": None, "finish_reason": None, "seed": None})
             vrows.append({"problem_id": pid, "sample_index": i, "correct": bool(ok),
-                          "status": "correct" if ok else "wrong", "extracted": None, "verifier": "release",
+                          "status": "correct" if ok else "wrong", "extracted": None, "extraction": "none",
+                          "verifier": "release",
                           "elapsed_ms": 0.0, "isolation": "none"})
     samples, verdicts = pd.DataFrame(srows), pd.DataFrame(vrows)
     pairs = []
