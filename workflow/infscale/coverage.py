@@ -94,6 +94,24 @@ def coverage_from_counts(n: np.ndarray, c: np.ndarray, ks: np.ndarray) -> np.nda
     return cov
 
 
+def problem_weights(inverse: np.ndarray, n_groups: int, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap over problems (resample problems with replacement), as weights on groups of problems that share
+    their data: problem i belongs to group inverse[i]; returns replicates × groups counts. Used by the coverage CI,
+    the adaptive coverage CI and the forecast fits' bootstrap."""
+    inverse = np.asarray(inverse).reshape(-1)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(inverse), np.full(len(inverse), 1.0 / len(inverse)), size=n_boot)
+    w = np.zeros((n_boot, n_groups))
+    np.add.at(w.T, inverse, draws.T)
+    return w
+
+
+def _percentile_ci(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)
+    return lo, hi
+
+
 def bootstrap_ci(n: np.ndarray, c: np.ndarray, ks: np.ndarray, n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> pd.DataFrame:
     """Percentile bootstrap over problems (resample problems with replacement) for coverage at each k.
@@ -107,14 +125,8 @@ def bootstrap_ci(n: np.ndarray, c: np.ndarray, ks: np.ndarray, n_boot: int = 100
     pairs, inverse = np.unique(np.stack([n, c], axis=1), axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
     pm = pass_at_k(pairs[:, 0], pairs[:, 1], ks)
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(n), np.full(len(n), 1.0 / len(n)), size=n_boot)  # replicates × problems
-    w = np.zeros((n_boot, len(pairs)))
-    for j in range(len(pairs)):
-        w[:, j] = draws[:, inverse == j].sum(axis=1)
-    reps = w @ np.nan_to_num(pm) / len(n)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)
+    reps = problem_weights(inverse, len(pairs), n_boot, seed) @ np.nan_to_num(pm) / len(n)
+    lo, hi = _percentile_ci(reps, level)
     point = pm[inverse].mean(axis=0)
     bad = ks > n.min()
     lo[bad] = hi[bad] = np.nan
@@ -268,7 +280,11 @@ def realized_coverage(merged: pd.DataFrame, ks) -> np.ndarray:
     Chen et al.'s pass@k on (n_i, c_i) is not unbiased here: a problem that stopped has its success in its last
     shard by construction, so its pass@k for k < n_i is too high. The maximum-likelihood fits are unaffected (a
     stopping rule that depends only on observed outcomes leaves the likelihood unchanged)."""
-    t, n = stop_times(merged, 1)
+    return _realized(*stop_times(merged, 1), ks)
+
+
+def _realized(t: np.ndarray, n: np.ndarray, ks) -> np.ndarray:
+    """realized_coverage from the first-success indices t and sample counts n (stop_times)."""
     ks = np.asarray(ks, dtype=np.int64).reshape(-1)
     known = (t[None, :] <= n[None, :]) | (n[None, :] >= ks[:, None])
     cov = (t[None, :] <= ks[:, None]).mean(axis=1)
@@ -288,12 +304,9 @@ def realized_table(merged: pd.DataFrame, ks=None, n_boot: int = 1000, level: flo
         ks = np.arange(1, kmax + 1) if kmax <= 1000 else log_ks(kmax, 200)
     ks = np.asarray(ks, dtype=np.int64).reshape(-1)
     hit = (t[:, None] <= ks[None, :]).astype(float)                        # problems × k
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(t), np.full(len(t), 1.0 / len(t)), size=n_boot)
-    reps = draws @ hit / len(t)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)
-    point = realized_coverage(merged, ks)
+    reps = problem_weights(np.arange(len(t)), len(t), n_boot, seed) @ hit / len(t)
+    lo, hi = _percentile_ci(reps, level)
+    point = _realized(t, n, ks)
     known = ~np.isnan(point)
     lo, hi = np.where(known, lo, np.nan), np.where(known, hi, np.nan)
     return pd.DataFrame({"k": ks, "coverage": point, "ci_low": lo, "ci_high": hi, "std": reps.std(axis=0, ddof=1),

@@ -32,6 +32,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betainc, betaln, expit, gammaln, logit
 
+from .coverage import problem_weights
+
 METHODS = ("beta_binomial", "scaled_beta", "zero_inflated")
 N_BOOT = 200
 LEVEL = 0.95
@@ -273,10 +275,7 @@ def fit(method: str, n, c, n_boot: int = N_BOOT, level: float = LEVEL, seed: int
     out = DistFit(method, alpha, beta, scale, pi, loglik=-float(fx[0]), n_free=3 if method != "beta_binomial" else 2,
                   problems=len(n), solved=int((c > 0).sum()), level=level)
     if n_boot:
-        rng = np.random.default_rng(seed)
-        draws = rng.multinomial(len(n), np.full(len(n), 1.0 / len(n)), size=n_boot)
-        W = np.zeros((n_boot, len(un)))
-        np.add.at(W.T, inverse, draws.T)
+        W = problem_weights(inverse, len(un), n_boot, seed)
         tb, _ = _newton(lambda t: -(W * obj.loglik(t)).sum(axis=1), np.repeat(theta, n_boot, axis=0), lo, hi)
         a, b, p = _unpack(method, tb)
         out.boot = np.stack([a, b, p], axis=1)
