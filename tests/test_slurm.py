@@ -22,13 +22,15 @@ import time
 import pandas as pd
 import pytest
 
+from infscale import config as infscale_config
 from infscale.io import write_parquet
 from slurm import harness  # tests/slurm/harness.py (tests/ is on sys.path: pytest's rootdir-based import)
 
 MINI = harness.REPO / "tests" / "slurm" / "mini" / "Snakefile"
 REPO_CFG = {"repo": harness.REPO}
-# the rules that start a model on its engine, which both SLURM profiles route to the GPU partition
-GPU_RULES = {"generate_shard", "search_prm_score", "search_strategy", "score"}
+# the rules that start a model on its engine, which both SLURM profiles route to the GPU partition (one list,
+# imported by the profiles too)
+GPU_RULES = set(infscale_config.GPU_RULES)
 
 
 @pytest.fixture(scope="session")

@@ -172,6 +172,12 @@ def engine(config: dict, model: str) -> dict:
     return out
 
 
+# The rules that start a model on its engine and take `gpu=gpus(config, model)` as a resource. Both SLURM profiles
+# import this list (profiles/*/config.yaml, `__definitions__`) to send these jobs to the GPU partition;
+# tests/test_slurm.py checks it is exactly the rules a dry run shows asking for GPUs.
+GPU_RULES = ("generate_shard", "search_prm_score", "search_strategy", "score")
+
+
 def gpus(config: dict, model: str) -> int:
     """GPUs of one job that runs this model on its engine (generation, search, scoring, the plan's GPU-hours):
     the model's `tensor_parallel` entry, 1 when unset. The rules' `gpu` resource, which the SLURM profiles turn
