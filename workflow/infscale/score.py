@@ -79,9 +79,13 @@ def make_scorers(job: dict, checkpoint_dir: str | None = None) -> dict:
     from .engines import engine_for
     from .search.prm import make_prm, policy_engine_cfg
 
-    engine_cfg = policy_engine_cfg(job["engine_cfg"], job["verifiers"].values())
-    return {name: make_prm(spec, lambda: engine_for(job["source"], engine_cfg, checkpoint_dir))
-            for name, spec in job["verifiers"].items()}
+    def policy():
+        return engine_for(job["source"], policy_engine_cfg(job["engine_cfg"], job["verifiers"].values()), checkpoint_dir)
+
+    specs = job["verifiers"]
+    # judges first: the policy's engine starts before a pooling PRM, which then takes what it leaves of a GPU
+    built = {name: make_prm(specs[name], policy) for name in sorted(specs, key=lambda n: specs[n]["kind"] != "judge")}
+    return {name: built[name] for name in specs}
 
 
 def score_table(problems: pd.DataFrame, samples: pd.DataFrame, merged: pd.DataFrame, specs: dict,
