@@ -155,3 +155,24 @@ def test_prm_score_entry_point_scores_repeated_samples(engines, tmp_path):
     assert math.isnan(out["reward"].iloc[1]) and out["verifier_prompt_tokens"].iloc[1] == 0
     back = io.read_parquet(tmp_path / "prm.parquet")
     assert np.allclose(np.concatenate(back["step_scores"].tolist()), np.concatenate(out["step_scores"].tolist()))
+
+
+def test_a_pooling_reward_model_beside_the_policy_in_one_process(engines, smollm2_checkpoint):
+    """The pooling call on the real CPU engine: the demo model converted to a sequence classifier (vLLM's
+    `convert: classify`; its head is untrained, so only shapes, ranges and the ledger are checked) as an ORM, a
+    second engine in the process that holds the policy, both through the registry."""
+    from infscale.search.prm import make_prm
+
+    engine, _ = engines
+    spec = {"kind": "pooling", "model": smollm2_checkpoint, "pooling_task": "classify",
+            "args": {"max_model_len": 2048, "convert": "classify"}}
+    orm = make_prm(spec)
+    assert make_prm(spec).engine is orm.engine and orm.engine is not engine and orm.engine.runner == "pooling"
+    steps = [["2 + 3 = 5.", "#### 5"], [], ["2 + 3 = 7."]]
+    s = orm.score_all(["What is 2 plus 3?"] * 3, steps)
+    assert [len(x) for x in s.scores] == [1, 0, 1] and all(0.0 <= x[0] <= 1.0 for x in s.scores if x)
+    lens = [len(orm.engine.tokenizer.encode(orm._prompt("What is 2 plus 3?", st), add_special_tokens=False))
+            for st in (steps[0], steps[2])]
+    assert s.prompt_tokens[1] == 0 and s.prompt_tokens[0] - s.prompt_tokens[2] == lens[0] - lens[1] > 0
+    assert s.generated_tokens == [0, 0, 0]
+    assert engine.generate(["2 + 3 ="], {"max_tokens": 2, "temperature": 0.0}, [0])[0].completion_tokens == 2

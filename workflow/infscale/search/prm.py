@@ -8,9 +8,9 @@ step's score), `min`, `prod` or `mean`.
 Two scorers with one interface, both on infscale.engines (the process's engines, started once):
 - `PoolingPRM`: a process reward model on the engine's pooling call (e.g. Qwen/Qwen2.5-Math-PRM-7B). The
   solution is rendered with a step tag after every step and the model's STEP pooler returns the classifier's
-  (negative, positive) probabilities at each tag; the step score is the positive one. Needs a GPU; it cannot run
-  on the CPU machines of this project (no such model can be had offline here); the tests run it on a stand-in
-  engine.
+  (negative, positive) probabilities at each tag; the step score is the positive one. A real PRM needs a GPU
+  and cannot be had offline here: the tests check the step shaping on a stand-in engine, and the pooling call
+  itself on CPU with the demo model converted to a classifier (an ORM, `convert: classify`).
 - `JudgePRM`: any instruct model used as a judge, on a local engine (`judge`: the policy's own engine) or an
   OpenAI-compatible endpoint (`openai`). For the prefix ending at step i it asks "is the last step correct?" and
   reads the probability of "Yes" against "No" from the top-20 log-probabilities of one generated token. Weak with
@@ -126,7 +126,8 @@ class PoolingPRM:
 
     Rendering follows the model card: a system prompt, the question as the user turn, and the steps as the
     assistant turn with the step tag after each step. The "token_classify" task returns one (negative, positive)
-    probability pair per tag. GPU only; the tests run it on a stand-in engine.
+    probability pair per tag. A real PRM needs a GPU (tests/test_search_units.py runs the shaping on a stand-in
+    engine, tests/test_search_engine.py the ORM path on CPU).
     """
 
     kind = "pooling"
