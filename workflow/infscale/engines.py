@@ -302,16 +302,17 @@ def openai_engine(o: dict) -> OpenAIEngine:
                                         int(o.get("retries", 4)), float(o.get("timeout_s", 600.0))))
 
 
-def _gpu_share(engine) -> float:
-    return float(engine.info["args"].get("gpu_memory_utilization", VLLM_GPU_SHARE))
+def _gpu_used() -> float:
+    """The summed gpu_memory_utilization of the process's GPU engines (0 when there are none)."""
+    return sum(float(e.info["args"].get("gpu_memory_utilization", VLLM_GPU_SHARE)) for e in _ENGINES.values()
+               if isinstance(e, VLLMEngine) and e.info["device"] == "gpu")
 
 
 def _check_gpu_budget(location: str, args: dict) -> None:
     """Refuse a GPU engine that would take the process's engines past GPU_BUDGET of the GPU's memory."""
-    live = [e for e in _ENGINES.values() if isinstance(e, VLLMEngine) and e.info["device"] == "gpu"]
-    if not live:
+    used = _gpu_used()
+    if not used:
         return
-    used = sum(_gpu_share(e) for e in live)
     want = float(args.get("gpu_memory_utilization", VLLM_GPU_SHARE))
     if want <= 0 or used + want > GPU_BUDGET + 1e-9:
         raise EngineError(f"a second model on the GPU in one process ({location}) needs gpu_memory_utilization "
@@ -334,7 +335,7 @@ def get_engine(engine_cfg: dict, location: str | None, revision: str | None = No
     device, kv = engine_cfg.get("device", "auto"), engine_cfg.get("cpu_kvcache_gib", 2)
     key = _key("vllm", location, revision, runner, args, device, kv)
     if key not in _ENGINES and not on_cpu(device):
-        used = sum(_gpu_share(e) for e in _ENGINES.values() if isinstance(e, VLLMEngine) and e.info["device"] == "gpu")
+        used = _gpu_used()
         if used and "gpu_memory_utilization" not in args:
             args["gpu_memory_utilization"] = round(max(GPU_BUDGET - used, 0.0), 4)
         _check_gpu_budget(location, args)
