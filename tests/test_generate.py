@@ -80,9 +80,9 @@ def test_engine_output_goes_to_the_job_log_and_the_terminal_gets_one_line(tmp_pa
 
 @pytest.fixture(scope="module")
 def engine(smollm2_checkpoint):
-    from infscale.engines import VLLMEngine
+    from infscale.engines import get_engine
 
-    return VLLMEngine(smollm2_checkpoint, args={"max_model_len": 2048})
+    return get_engine({"args": {"max_model_len": 2048}}, smollm2_checkpoint)   # the process's engine, shared
 
 
 def _gen(engine, ids, shard, per_shard, sampling=SAMPLING):

@@ -128,15 +128,16 @@ def test_missing_text_is_one_clear_error(tmp_path, judge_server):
 def test_policy_as_judge_on_cpu_then_selection_per_verifier(tmp_path, smollm2_checkpoint, judge_server):
     """The demo model judges its own steps through real vLLM; selection then reports best_of_n and weighted for
     each reward column (and the ensemble of the two)."""
-    from infscale.engines import VLLMEngine
+    from infscale.engines import get_engine
 
     paths, _ = _tables(tmp_path)
     specs = S.verifiers({"score": {"verifiers": {
         "judge": {"kind": "judge", "logprobs": 20, "aggregation": "min"},
         "gpt": {"kind": "openai", "model": "judge", "base_url": judge_server}}}})
-    engine = VLLMEngine(smollm2_checkpoint, args={"max_model_len": 2048}, cpu_kvcache_gib=1)
-    from infscale.search.prm import make_prm
-    scorers = {"judge": make_prm(specs["judge"], engine), "gpt": make_prm(specs["gpt"])}
+    engine = get_engine({"args": {"max_model_len": 2048}}, smollm2_checkpoint)   # the process's engine, shared
+    scorers = S.make_scorers({"source": {"path": smollm2_checkpoint}, "engine_cfg": {"args": {"max_model_len": 2048}},
+                              "verifiers": specs})
+    assert scorers["judge"].engine is engine
     out_path = tmp_path / "scored.parquet"
     S.score(str(paths["problems"]), [str(paths["samples"])], str(paths["merged"]), str(out_path),
             {"model": "m", "dataset": "d", "verifiers": specs}, scorers=scorers)

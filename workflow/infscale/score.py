@@ -4,11 +4,12 @@ reward-model scores; Weaver, Saad-Falcon et al. 2025, arXiv 2506.18203: ensemble
 
 Config `score.verifiers: {<name>: {kind, aggregation, ...}}` (off when absent; config/README.md):
 - `judge`: the policy model itself asked "is the last step correct? Yes/No" per step prefix, reward
-  P(Yes) / (P(Yes) + P(No)) from the first token's log-probabilities (search.prm.JudgePRM; real vLLM, runs on CPU);
-- `pooling`: a PRM/ORM on vLLM's pooling runner (`LLM(runner="pooling")`, `encode(pooling_task="token_classify")`,
-  search.prm.PoolingPRM; GPU);
+  P(Yes) / (P(Yes) + P(No)) from the first token's log-probabilities (search.prm.JudgePRM on the policy's engine;
+  real vLLM, runs on CPU);
+- `pooling`: a PRM/ORM on vLLM's pooling runner (engines.VLLMEngine.pool: `LLM(runner="pooling")`,
+  `encode(pooling_task="token_classify")`; search.prm.PoolingPRM; GPU);
 - `openai`: the same judge on any OpenAI-compatible chat endpoint that returns log-probabilities
-  (search.prm.OpenAIJudge over engines.OpenAIEngine).
+  (search.prm.JudgePRM over engines.OpenAIEngine).
 A solution is split into steps at `separator` (default "\\n\\n") and its step scores aggregated by `aggregation`
 (last, min, prod = the product, mean; search.prm.aggregate). Samples without steps (empty text) get NaN.
 
@@ -73,23 +74,18 @@ def job(config: dict, model: str, dataset: str) -> dict:
 
 
 def make_scorers(job: dict, checkpoint_dir: str | None = None) -> dict:
-    """name → scorer (search.prm). Judges share one engine of the policy model, started only if one is asked."""
-    from .search.prm import make_prm
+    """name → scorer (search.prm.make_prm). Judges share the process's engine of the policy model, started only if
+    one is asked (the search stage's judge is the same scorer)."""
+    from .engines import engine_for
+    from .search.prm import make_prm, policy_engine_cfg
 
-    engine = None
-    out = {}
-    for name, spec in job["verifiers"].items():
-        if spec["kind"] == "judge" and engine is None:
-            from .engines import EngineError, VLLMEngine, make_engine
-            from .model import model_location
+    def policy():
+        return engine_for(job["source"], policy_engine_cfg(job["engine_cfg"], job["verifiers"].values()), checkpoint_dir)
 
-            location, revision = model_location(job["source"], checkpoint_dir)
-            engine = make_engine(job["engine_cfg"], location, revision, job["source"])
-            if not isinstance(engine, VLLMEngine):
-                raise EngineError("a judge verifier needs the policy on vLLM (log-probabilities); "
-                                  "use kind: openai for an OpenAI-compatible endpoint")
-        out[name] = make_prm(spec, engine)
-    return out
+    specs = job["verifiers"]
+    # judges first: the policy's engine starts before a pooling PRM, which then takes what it leaves of a GPU
+    built = {name: make_prm(specs[name], policy) for name in sorted(specs, key=lambda n: specs[n]["kind"] != "judge")}
+    return {name: built[name] for name in specs}
 
 
 def score_table(problems: pd.DataFrame, samples: pd.DataFrame, merged: pd.DataFrame, specs: dict,

@@ -127,16 +127,23 @@ def subset(problems: pd.DataFrame, n: int | None) -> pd.DataFrame:
     return problems if n is None else problems.head(int(n)).reset_index(drop=True)
 
 
+def policy(job: dict, checkpoint_dir: str | None):
+    """The process's policy engine (infscale.engines.engine_for; on a GPU it leaves room for a pooling PRM)."""
+    from ..engines import EngineError, engine_for
+    from .prm import policy_engine_cfg
+
+    engine = engine_for(job["source"], policy_engine_cfg(job["engine_cfg"], [job["prm_cfg"]]), checkpoint_dir)
+    if engine.tokenizer is None:
+        raise EngineError("the search stage needs a local engine with the model's tokenizer (it continues rendered "
+                          "prompts step by step), not an OpenAI-compatible endpoint")
+    return engine
+
+
 def start(job: dict, checkpoint_dir: str | None):
     """The policy engine and the PRM scorer (a judge PRM shares the policy engine)."""
-    from ..engines import EngineError, VLLMEngine, make_engine
-    from ..model import model_location
     from .prm import make_prm
 
-    location, revision = model_location(job["source"], checkpoint_dir)
-    engine = make_engine(job["engine_cfg"], location, revision, job["source"])
-    if not isinstance(engine, VLLMEngine):
-        raise EngineError("the search stage needs a vLLM engine (step-wise generation and log-probabilities)")
+    engine = policy(job, checkpoint_dir)
     return engine, make_prm(job["prm_cfg"], engine)
 
 
@@ -151,7 +158,11 @@ def prm_score(problems_path: str, samples_path: str, out_path: str, job: dict, c
     samples = io.read_parquet(samples_path)
     require_columns(samples, ["problem_id", "sample_index", "text"], "samples")
     samples = samples[samples["problem_id"].isin(problems["problem_id"])].reset_index(drop=True)
-    engine, prm = engines or start(job, checkpoint_dir)
+    if engines:
+        prm = engines[1]
+    else:   # only a judge PRM needs the policy's engine
+        from .prm import make_prm
+        prm = make_prm(job["prm_cfg"], lambda: policy(job, checkpoint_dir))
     questions = dict(zip(problems["problem_id"], problems["question"]))
     steps = [split_steps(t, job["step_cfg"]["separator"]) for t in samples["text"]]
     t0 = time.perf_counter()

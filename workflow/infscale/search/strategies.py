@@ -98,8 +98,8 @@ class Path:
 
 
 class Policy:
-    """Step-wise generation on a VLLMEngine (its raw outputs: steps need vLLM's stop_reason): one request per
-    path, stopped at the step separator."""
+    """Step-wise generation on an engine of infscale.engines: one request per path, stopped at the step separator
+    (a step ended at the separator carries it as the completion's stop_reason)."""
 
     def __init__(self, engine, sampling: dict, step_cfg: dict):
         self.engine = engine
@@ -112,33 +112,27 @@ class Policy:
         return prompt + "".join(s + self.sep for s in steps)
 
     def _run(self, prompts, seeds, max_tokens, temperature, stop) -> list:
-        from vllm import SamplingParams
-
         top_p = self.sampling.get("top_p", 1.0) if temperature > 0 else 1.0
-        return self.engine.run(prompts, [SamplingParams(n=1, seed=seed, temperature=temperature, top_p=top_p,
-                                                        max_tokens=max_tokens, stop=stop) for seed in seeds])
+        params = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "stop": stop}
+        return self.engine.generate(prompts, params, seeds)
 
     def step(self, prompts: list[str], seeds: list[int], greedy: bool = False) -> list[Step]:
         if not prompts:
             return []
         temperature = 0.0 if greedy else float(self.sampling.get("temperature", 0.7))
         out = []
-        for r in self._run(prompts, seeds, self.step_tokens, temperature, [self.sep]):
-            c = r.outputs[0]
+        for c in self._run(prompts, seeds, self.step_tokens, temperature, [self.sep]):
             eos = c.finish_reason == "stop" and c.stop_reason is None
             text = c.text.strip()
             marker = any(m in text.lower() for m in (x.lower() for x in _FINAL_MARKERS))
-            out.append(Step(text, len(r.prompt_token_ids), len(c.token_ids), eos or marker or not text))
+            out.append(Step(text, c.prompt_tokens, c.completion_tokens, eos or marker or not text))
         return out
 
     def full(self, prompts: list[str], seeds: list[int]) -> list[Step]:
         """Whole solutions (best-of-N, revisions), as long as max_steps steps could be."""
         temperature = float(self.sampling.get("temperature", 0.7))
-        out = []
-        for r in self._run(prompts, seeds, self.step_tokens * self.max_steps, temperature, None):
-            c = r.outputs[0]
-            out.append(Step(c.text, len(r.prompt_token_ids), len(c.token_ids), True))
-        return out
+        return [Step(c.text, c.prompt_tokens, c.completion_tokens, True)
+                for c in self._run(prompts, seeds, self.step_tokens * self.max_steps, temperature, None)]
 
 
 # ---- searches ---------------------------------------------------------------------------------------------------
