@@ -24,7 +24,7 @@ def main() -> None:
     import pandas as pd
 
     from infscale import io
-    from infscale.engines import VLLMEngine
+    from infscale.engines import get_engine
     from infscale.model import convert_gguf
     from infscale.search.prm import make_prm
     from infscale.search.strategies import LEDGER, run_strategy
@@ -35,7 +35,7 @@ def main() -> None:
     rows = [json.loads(line) for line in (ROOT / "resources/data/gsm8k/test.jsonl").read_text().splitlines()[:QUESTIONS]]
     problems = pd.DataFrame({"problem_id": [str(i) for i in range(len(rows))], "question": [r["question"] for r in rows],
                              "domain": "math", "reference": [r["answer"].split("####")[-1].strip() for r in rows]})
-    engine = VLLMEngine(str(ckpt), args={"max_model_len": 2048}, cpu_kvcache_gib=2)
+    engine = get_engine({"args": {"max_model_len": 2048}, "cpu_kvcache_gib": 2}, str(ckpt))
     prm = make_prm({"kind": "judge"}, engine)
     engine.generate(["warm-up"], {"max_tokens": 4, "temperature": 0.0}, [0])
     out = {}
