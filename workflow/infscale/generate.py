@@ -40,9 +40,14 @@ def _format_shot(style: str, question: str, answer: str | None) -> tuple[str, st
     return question, answer
 
 
+# The prompt style of a prompt entry that names none, for one built outside a config (tests); a config's carries
+# datasets.<d>.prompt.style (config/schema.yaml), and tests/test_config.py checks that this is its default.
+DEFAULT_STYLE = "plain"
+
+
 def build_messages(problem: dict, prompt_cfg: dict) -> list[dict]:
     """Chat messages: few-shot examples as user/assistant turns, then the question."""
-    style = prompt_cfg.get("style", "plain")
+    style = prompt_cfg.get("style", DEFAULT_STYLE)
     shots = json.loads(problem["fewshot"]) if problem.get("fewshot") else []
     messages = []
     for shot in shots:

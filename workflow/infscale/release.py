@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 REQUIRED = ("samples", "is_corrects", "orig_dset_idx")
 VERIFIER = "release"  # the verdict's `verifier`: the release's own is_corrects
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+# The split of a release spec that names none, for a spec built outside a config (tests); a config's releases carry
+# models.<m>.releases.<d>.split (config/schema.yaml), and tests/test_config.py checks that this is its default.
+DEFAULT_SPLIT = "test"
 
 
 class ReleaseError(DatasetError):
@@ -135,13 +138,13 @@ def import_job(config: dict, model: str, dataset: str) -> dict:
         "model": model, "dataset": dataset, "release": {k: v for k, v in spec.items() if k != "reverify"},
         "samples": C.samples(config, dataset), "samples_per_shard": C.samples_per_shard(config, dataset),
         "tokenizer": None if reason else tokenizer_name(config, model),
-        "prompt_cfg": config["datasets"][dataset].get("prompt", {}),
-        "chat": bool(config["models"][model].get("chat", False)),
+        "prompt_cfg": config["datasets"][dataset]["prompt"],
+        "chat": bool(config["models"][model]["chat"]),
     }
 
 
 def reverify_pairs(config: dict) -> list[tuple[str, str]]:
-    return [(m, d) for m, d in release_pairs(config) if release_spec(config, m, d).get("reverify")]
+    return [(m, d) for m, d in release_pairs(config) if release_spec(config, m, d)["reverify"]]
 
 
 # ---- reading ---------------------------------------------------------------------------------------------------
@@ -156,14 +159,14 @@ def load_release(spec: dict, base_dir: str | Path = ".") -> pa.Table:
         if not path.exists():
             raise ReleaseError(f"release not found: {path}")
         try:
-            ds = _load_local(datasets, path, spec.get("split", "test"))
+            ds = _load_local(datasets, path, spec.get("split", DEFAULT_SPLIT))
         except ReleaseError:
             raise
         except Exception as e:  # noqa: BLE001 - one line
             raise ReleaseError(f"cannot read release {path}: {type(e).__name__}: {_first_line(e)}") from e
     else:
         try:
-            ds = datasets.load_dataset(spec["hub"], spec.get("subset"), split=spec.get("split", "test"))
+            ds = datasets.load_dataset(spec["hub"], spec.get("subset"), split=spec.get("split", DEFAULT_SPLIT))
         except Exception as e:  # noqa: BLE001 - one line
             raise ReleaseError(f"cannot load release {spec['hub']} {spec.get('subset')}: {type(e).__name__}: "
                                f"{_first_line(e)}") from e

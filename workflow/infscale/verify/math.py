@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 VERIFIER = "math-verify"
 DEFAULT_TIMEOUT_S = 5
+# The math options a bare options mapping (tests, answers.py) falls back to; a config's verify options always carry
+# them (config/schema.yaml: datasets.<d>.verifier.extraction / timeout_s, verify.cache), and
+# tests/test_config.py checks that these are the schema's defaults.
+MATH_DEFAULTS = {"extraction": "strict", "cache": True, "timeout_s": DEFAULT_TIMEOUT_S}
 
 _GSM = re.compile(r"####\s*(?:\*\*)?\s*\\?\$?\s*([-+−]?\s*(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)")
 _MINERVA = re.compile(r"(?:Final Answer:\s*)?The final answer is:?\s*(.+?)\s*(?:\.?\s*I hope it is correct|\n|$)",
@@ -224,12 +228,13 @@ def _bare(s: str) -> str:
 
 def options_of(options: dict) -> dict:
     """The math verifier's settings from a dataset's verify options (defaults filled in)."""
-    mode = options.get("extraction", "strict")
+    options = {**MATH_DEFAULTS, **options}
+    mode = options["extraction"]
     if mode not in ("strict", "lenient"):
         raise ValueError(f"verifier.extraction must be strict or lenient, got {mode!r}")
-    return {"cache": bool(options.get("cache", True)), "lenient": mode == "lenient",
+    return {"cache": bool(options["cache"]), "lenient": mode == "lenient",
             "style": options.get("style"), "rel_tol": options.get("rel_tol"), "abs_tol": options.get("abs_tol"),
-            "timeout_s": int(options.get("timeout_s", DEFAULT_TIMEOUT_S))}
+            "timeout_s": int(options["timeout_s"])}
 
 
 def verify(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads: int = 1) -> pd.DataFrame:
