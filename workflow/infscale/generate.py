@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import __version__, io
 from .cli import TERMINAL
+from .config import with_defaults
 from .contracts import PROBLEM_COLUMNS, ContractError, require_columns, sample_seed, shard_indices
 from .problems import last_boxed
 
@@ -40,14 +41,11 @@ def _format_shot(style: str, question: str, answer: str | None) -> tuple[str, st
     return question, answer
 
 
-# The prompt style of a prompt entry that names none, for one built outside a config (tests); a config's carries
-# datasets.<d>.prompt.style (config/schema.yaml), and tests/test_config.py checks that this is its default.
-DEFAULT_STYLE = "plain"
-
-
 def build_messages(problem: dict, prompt_cfg: dict) -> list[dict]:
-    """Chat messages: few-shot examples as user/assistant turns, then the question."""
-    style = prompt_cfg.get("style", DEFAULT_STYLE)
+    """Chat messages: few-shot examples as user/assistant turns, then the question. `prompt_cfg` is a dataset's
+    prompt entry; one built by hand gets the schema's defaults (style plain)."""
+    prompt_cfg = with_defaults(prompt_cfg, "datasets", "*", "prompt")
+    style = prompt_cfg["style"]
     shots = json.loads(problem["fewshot"]) if problem.get("fewshot") else []
     messages = []
     for shot in shots:

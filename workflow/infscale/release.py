@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import io
+from .config import with_defaults
 from .contracts import SAMPLE_COLUMNS, VERDICT_COLUMNS
 from .merge import merge_frames
 from .problems import DatasetError
@@ -42,9 +43,6 @@ log = logging.getLogger(__name__)
 REQUIRED = ("samples", "is_corrects", "orig_dset_idx")
 VERIFIER = "release"  # the verdict's `verifier`: the release's own is_corrects
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-# The split of a release spec that names none, for a spec built outside a config (tests); a config's releases carry
-# models.<m>.releases.<d>.split (config/schema.yaml), and tests/test_config.py checks that this is its default.
-DEFAULT_SPLIT = "test"
 
 
 class ReleaseError(DatasetError):
@@ -150,8 +148,11 @@ def reverify_pairs(config: dict) -> list[tuple[str, str]]:
 # ---- reading ---------------------------------------------------------------------------------------------------
 
 def load_release(spec: dict, base_dir: str | Path = ".") -> pa.Table:
-    """The release as an Arrow table (one row per problem), through `datasets`."""
+    """The release as an Arrow table (one row per problem), through `datasets`; `spec` is a models.<m>.releases.<d>
+    entry (one built by hand gets the schema's defaults: split test)."""
     import datasets
+
+    spec = with_defaults(spec, "models", "*", "releases", "*")
 
     datasets.disable_progress_bars()
     if "path" in spec:
@@ -159,14 +160,14 @@ def load_release(spec: dict, base_dir: str | Path = ".") -> pa.Table:
         if not path.exists():
             raise ReleaseError(f"release not found: {path}")
         try:
-            ds = _load_local(datasets, path, spec.get("split", DEFAULT_SPLIT))
+            ds = _load_local(datasets, path, spec["split"])
         except ReleaseError:
             raise
         except Exception as e:  # noqa: BLE001 - one line
             raise ReleaseError(f"cannot read release {path}: {type(e).__name__}: {_first_line(e)}") from e
     else:
         try:
-            ds = datasets.load_dataset(spec["hub"], spec.get("subset"), split=spec.get("split", DEFAULT_SPLIT))
+            ds = datasets.load_dataset(spec["hub"], spec.get("subset"), split=spec["split"])
         except Exception as e:  # noqa: BLE001 - one line
             raise ReleaseError(f"cannot load release {spec['hub']} {spec.get('subset')}: {type(e).__name__}: "
                                f"{_first_line(e)}") from e

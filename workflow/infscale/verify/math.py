@@ -37,16 +37,14 @@ import pandas as pd
 from .. import answers
 from ..contracts import EXTRACTIONS
 from ..problems import last_boxed
+from ..config import schema_default, with_defaults
 from . import numbers
 
 log = logging.getLogger(__name__)
 
 VERIFIER = "math-verify"
-DEFAULT_TIMEOUT_S = 5
-# The math options a bare options mapping (tests, answers.py) falls back to; a config's verify options always carry
-# them (config/schema.yaml: datasets.<d>.verifier.extraction / timeout_s, verify.cache), and
-# tests/test_config.py checks that these are the schema's defaults.
-MATH_DEFAULTS = {"extraction": "strict", "cache": True, "timeout_s": DEFAULT_TIMEOUT_S}
+# math-verify's time limit per parse or comparison: the schema's datasets.<d>.verifier.timeout_s default
+DEFAULT_TIMEOUT_S = schema_default("datasets", "*", "verifier", "timeout_s")
 
 _GSM = re.compile(r"####\s*(?:\*\*)?\s*\\?\$?\s*([-+−]?\s*(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)")
 _MINERVA = re.compile(r"(?:Final Answer:\s*)?The final answer is:?\s*(.+?)\s*(?:\.?\s*I hope it is correct|\n|$)",
@@ -227,8 +225,9 @@ def _bare(s: str) -> str:
 
 
 def options_of(options: dict) -> dict:
-    """The math verifier's settings from a dataset's verify options (defaults filled in)."""
-    options = {**MATH_DEFAULTS, **options}
+    """The math verifier's settings from a dataset's verify options (config.verify_options). A mapping built by
+    hand gets the schema's defaults: datasets.<d>.verifier's, and verify.cache."""
+    options = {"cache": schema_default("verify", "cache"), **with_defaults(options, "datasets", "*", "verifier")}
     mode = options["extraction"]
     if mode not in ("strict", "lenient"):
         raise ValueError(f"verifier.extraction must be strict or lenient, got {mode!r}")
