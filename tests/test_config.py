@@ -8,13 +8,21 @@ import yaml
 from conftest import ROOT
 from infscale import config as C
 
-DEMO = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
-PAPER = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+DEMO = C.load(ROOT / "config" / "demo.yaml")  # validated: the schema's defaults filled in
+PAPER = C.load(ROOT / "config" / "config.yaml")
+
+
+def _raw(name="demo.yaml"):
+    return yaml.safe_load((ROOT / "config" / name).read_text())
 
 
 def test_shipped_configs_validate():
-    C.validate(DEMO)
-    C.validate(PAPER)
+    for name in ("demo.yaml", "config.yaml", "release.yaml"):
+        cfg = _raw(name)
+        C.validate(cfg)
+        filled = copy.deepcopy(cfg)
+        C.validate(filled)  # a filled config is valid, and filling it again changes nothing
+        assert filled == cfg == C.fill_defaults(copy.deepcopy(cfg))
 
 
 @pytest.mark.parametrize("mutate, needle", [
@@ -133,3 +141,133 @@ def test_family_and_price_lookups():
     assert C.families(PAPER, "code_contests") == ["deepseek-coder-v2", "llama-3"]
     assert C.family_models(PAPER, "llama-3", "math") == ["llama-3-8b-instruct", "llama-3-70b-instruct"]
     assert C.has_price(PAPER, "llama-3-8b-instruct") and not C.has_price(PAPER, "gemma-2b")
+
+
+# ---- schema defaults (config/schema.yaml is their one home) --------------------------------------------------
+
+def _minimal():
+    return {"models": {"m": {"source": {"hf": "org/m"}}},
+            "datasets": {"d": {"source": {"path": "d.jsonl"}, "domain": "math"}}}
+
+
+def test_defaults_come_from_the_schema_when_unset():
+    cfg = _minimal()
+    C.validate(cfg)
+    assert C.sampling(cfg, "m", "d") == {"temperature": 0.6, "top_p": 1.0, "max_tokens": 512}
+    assert C.samples(cfg, "d") == C.samples_per_shard(cfg, "d") == 100 and C.shards(cfg, "d") == [0]
+    assert C.gpus(cfg, "m") == 1 and C.verify_threads(cfg) == 2
+    eng = C.engine(cfg, "m")
+    assert eng == {"kind": "vllm", "device": "auto", "args": {}, "cpu_kvcache_gib": 2}
+    opts = C.verify_options(cfg, "d")
+    assert opts["cache"] is True and opts["extraction"] == "strict" and opts["timeout_s"] == 5
+    assert opts["style"] == "plain" and opts["sandbox"]["isolation"] == "bwrap" and "threads" not in opts
+    assert cfg["analysis"]["selection"] == {"trials": 100, "seed": 0}
+    assert cfg["analysis"]["allocate"] == {"cost": "flops_v3", "bins": 5}
+    assert cfg["datasets"]["d"]["fields"] == {"problem_id": None, "question": "question", "reference": "answer",
+                                              "metadata": []}
+    # a mapping that needs entries of its own is not made up: no search, no score, no adaptive policy
+    assert "search" not in cfg and "score" not in cfg and C.adaptive(cfg, "d") is None
+
+
+def test_an_explicit_value_wins_over_the_schema_default():
+    cfg = _minimal()
+    cfg["defaults"] = {"sampling": {"temperature": 0.9}, "samples": 200}
+    cfg["verify"] = {"threads": 8, "cache": False}
+    cfg["models"]["m"]["tensor_parallel"] = 4
+    C.validate(cfg)
+    assert C.sampling(cfg, "m", "d") == {"temperature": 0.9, "top_p": 1.0, "max_tokens": 512}
+    assert C.samples(cfg, "d") == 200 and C.gpus(cfg, "m") == 4 and C.verify_threads(cfg) == 8
+    assert C.engine(cfg, "m")["args"] == {"tensor_parallel_size": 4}
+    assert C.verify_options(cfg, "d")["cache"] is False
+
+
+def test_an_unset_override_layer_does_not_mask_the_base():
+    cfg = _minimal()
+    cfg["defaults"] = {"sampling": {"temperature": 0.8, "max_tokens": 64}, "samples": 40, "samples_per_shard": 20}
+    cfg["verify"] = {"cache": False}
+    C.validate(cfg)
+    # the override layers stay unset (no schema default there), so the base reaches the lookups
+    assert "sampling" not in cfg["datasets"]["d"] and "sampling" not in cfg["models"]["m"]
+    assert "samples" not in cfg["datasets"]["d"] and "cache" not in cfg["datasets"]["d"]["verifier"]
+    assert C.sampling(cfg, "m", "d")["temperature"] == 0.8 and C.samples(cfg, "d") == 40
+    assert C.verify_options(cfg, "d")["cache"] is False
+    # and each layer still wins over the one below it
+    cfg["datasets"]["d"]["sampling"] = {"temperature": 0.5}
+    cfg["datasets"]["d"]["verifier"]["cache"] = True
+    assert C.sampling(cfg, "m", "d")["temperature"] == 0.5 and C.verify_options(cfg, "d")["cache"] is True
+    cfg["models"]["m"]["sampling"] = {"temperature": 0.1}
+    assert C.sampling(cfg, "m", "d") == {"temperature": 0.1, "top_p": 1.0, "max_tokens": 64}
+
+
+@pytest.mark.parametrize("path", [
+    ("datasets", "*", "sampling"), ("models", "*", "sampling"), ("datasets", "*", "samples"),
+    ("datasets", "*", "samples_per_shard"), ("datasets", "*", "verifier", "cache"),
+    ("datasets", "*", "verifier", "sandbox"), ("datasets", "*", "verifier", "code"),
+    ("datasets", "*", "verifier", "lean4"), ("datasets", "*", "verifier", "swebench"), ("models", "*", "engine"),
+])
+def test_override_layers_carry_no_default(path):
+    assert C.schema_default(*path) is None
+
+
+def test_verify_cache_is_accepted_at_both_layers_and_read():
+    from infscale.verify.math import options_of
+
+    cfg = copy.deepcopy(DEMO)
+    cfg["verify"]["cache"] = False
+    C.validate(cfg)
+    assert options_of(C.verify_options(cfg, "gsm8k"))["cache"] is False
+    cfg["datasets"]["gsm8k"]["verifier"]["cache"] = True
+    C.validate(cfg)
+    assert options_of(C.verify_options(cfg, "gsm8k"))["cache"] is True
+    # a hand-built options mapping gets the schema's defaults
+    assert options_of({}) == {"cache": True, "lenient": False, "style": None, "rel_tol": None, "abs_tol": None,
+                              "timeout_s": 5}
+
+
+def test_library_keyword_defaults_are_the_schema_defaults():
+    """Library functions also called without a config keep keyword defaults; each is the schema's, so the two
+    cannot drift apart."""
+    import dataclasses
+    import inspect
+
+    from infscale import adaptive, allocate, analysis, backtest, coverage, engines, fit, selection
+    from infscale.verify import code, lean4, sandbox, swebench
+    from infscale.verify import math as vmath
+
+    def kw(fn, *names):
+        params = inspect.signature(fn).parameters
+        return {n: params[n].default for n in names}
+
+    assert dataclasses.asdict(sandbox.Limits()) == C.schema_default("verify", "sandbox", "limits")
+    assert sandbox.DEFAULT_ISOLATION == C.schema_default("verify", "sandbox", "isolation")
+    assert code.CODE_DEFAULTS == C.schema_default("verify", "code")
+    # elan_home (from $ELAN_HOME or ~/.elan), swebench's namespace, work_dir, python (unset) and max_workers (the
+    # job's threads) have no fixed default
+    assert {k: v for k, v in lean4.LEAN_DEFAULTS.items() if k != "elan_home"} == C.schema_default("verify", "lean4")
+    swe = {k: v for k, v in swebench.SWE_DEFAULTS.items() if k not in ("namespace", "work_dir", "python", "max_workers")}
+    assert swe == C.schema_default("verify", "swebench")
+    assert vmath.DEFAULT_TIMEOUT_S == C.schema_default("datasets", "*", "verifier", "timeout_s")
+    boot = C.schema_default("analysis", "bootstrap")
+    assert (coverage.N_BOOT, coverage.LEVEL) == (boot["n"], boot["level"])
+    for fn in (coverage.write_coverage, coverage.coverage_table, coverage.realized_table, coverage.bootstrap_ci):
+        assert kw(fn, "n_boot", "level", "seed") == {"n_boot": boot["n"], "level": boot["level"], "seed": boot["seed"]}
+    sel = C.schema_default("analysis", "selection")
+    assert kw(selection.selection_curve, "trials", "seed") == kw(analysis.run_selection, "trials", "seed") == sel
+    alloc = C.schema_default("analysis", "allocate")
+    assert kw(analysis.run_allocate, "cost_column", "n_bins") == {"cost_column": alloc["cost"], "n_bins": alloc["bins"]}
+    assert kw(allocate.difficulty_bins, "n_bins") == {"n_bins": alloc["bins"]}
+    assert kw(adaptive.write_next_shard, "solved")["solved"] == C.schema_default("datasets", "*", "adaptive", "solved")
+    assert kw(fit.write_fits, "n_boot", "level", "seed") == C.schema_default("analysis", "forecast")
+    bt = C.schema_default("analysis", "backtest")
+    assert kw(backtest.write_backtest, "ms", "repeats", "seed") == {**bt, "ms": tuple(bt["ms"])}
+    eng = C.schema_default("engine")
+    assert kw(engines.VLLMEngine.__init__, "device", "cpu_kvcache_gib") == {k: eng[k] for k in ("device", "cpu_kvcache_gib")}
+    oa = C.schema_default("models", "*", "source", "openai")
+    assert kw(engines.OpenAIEngine.__init__, "concurrency", "retries", "timeout_s") == {
+        k: oa[k] for k in ("concurrency", "retries", "timeout_s")}
+
+
+def test_verify_threads_is_the_verify_shard_threads():
+    text = (ROOT / "workflow" / "rules" / "verify.smk").read_text()
+    assert "threads: infscale_config.verify_threads(config)" in text
+    assert C.verify_threads(DEMO) == DEMO["verify"]["threads"]

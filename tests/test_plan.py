@@ -21,7 +21,7 @@ SHAPE = {"n_params": 1.0e9, "n_layers": 16, "d_model": 2048}
 
 
 def _config(**plan_keys):
-    return {
+    return C.fill_defaults({  # the schema's defaults, as validation fills them in
         "defaults": {"samples": 100, "samples_per_shard": 25, "sampling": {"max_tokens": 512}},
         "models": {
             "small": {"source": {"hf": "x/small"}, "family": "llama", "shape": SHAPE},
@@ -35,7 +35,7 @@ def _config(**plan_keys):
         },
         "plan": {"fill": 0.25, "prompt_tokens": {"gsm8k": 300, "math": 200}, "problems": {"math": 10},
                  **plan_keys},
-    }
+    })
 
 
 def _row(df, model, dataset):
@@ -149,7 +149,7 @@ PAPER_COUNTS = {
 
 def test_paper_plan_dry_run_schedules_every_promised_job(tmp_path):
     wd = copy_workflow(tmp_path / "wf")
-    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg = C.load(ROOT / "config" / "config.yaml")
     t0 = time.perf_counter()
     r = snakemake(wd, "-n", "--quiet", "rules", "--configfile", "config/config.yaml")
     counts = job_counts(r.stdout)

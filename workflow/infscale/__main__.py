@@ -51,7 +51,8 @@ def _stage(a) -> None:
             **C.generate_job(cfg, a.model, a.dataset))
     elif a.stage == "verify":
         from .verify import verify_shard
-        verify_shard(p["problems"], p["samples"], a.out or p["verdicts"], C.verify_options(cfg, a.dataset), a.threads)
+        verify_shard(p["problems"], p["samples"], a.out or p["verdicts"], C.verify_options(cfg, a.dataset),
+                     a.threads or C.verify_threads(cfg))
     elif a.stage == "import-release":
         from .release import import_job, import_release
         shards = C.shards(cfg, a.dataset)
@@ -82,7 +83,7 @@ def main(argv=None) -> None:
     ap.add_argument("--model")
     ap.add_argument("--dataset")
     ap.add_argument("--shard", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, help="verify: worker threads (default: verify.threads)")
     ap.add_argument("--out", help="output path (default: the workflow's)")
     ap.add_argument("--log", help="also log to this file")
     a = ap.parse_args(argv)

@@ -8,14 +8,14 @@ does not change the params of any existing job and does not rerun it.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
-
-DEFAULT_SAMPLING = {"temperature": 0.6, "top_p": 1.0, "max_tokens": 512}
 
 
 class ConfigError(ValueError):
@@ -51,15 +51,113 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
+@functools.cache
+def _schema() -> dict:
+    """config/schema.yaml, read once per process (the lookups of defaults below never change it)."""
+    return load_schema()
+
+
+# ---- schema defaults: config/schema.yaml is their one home ---------------------------------------------------
+
+def _deref(node: dict, root: dict) -> dict:
+    """`node` with its $ref resolved (a local "#/..." pointer); sibling keywords are merged over the target, so
+    `{$ref: "#/$defs/sampling", properties: {temperature: {default: 0.6}}}` adds defaults at one place of use."""
+    if not isinstance(node, dict) or "$ref" not in node:
+        return node
+    target = root
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return _merged(_deref(target, root), {k: v for k, v in node.items() if k != "$ref"})
+
+
+def _merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _creatable(node: dict, root: dict) -> bool:
+    """A missing mapping is created (and filled) when it has defaults below it and needs no entry of its own."""
+    node = _deref(node, root)
+    return (node.get("type") == "object" and not node.get("required")
+            and any("default" in _deref(sub, root) or _creatable(sub, root)
+                    for sub in node.get("properties", {}).values()))
+
+
+def _fill(node: dict, value, root: dict) -> None:
+    node = _deref(node, root)
+    if not isinstance(value, dict):
+        return
+    props = node.get("properties", {})
+    for key, sub in props.items():
+        sub = _deref(sub, root)
+        if key not in value:
+            if "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+            elif _creatable(sub, root):
+                value[key] = {}
+        if key in value:
+            _fill(sub, value[key], root)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key in value:
+            if key not in props:
+                _fill(extra, value[key], root)
+
+
+def fill_defaults(config: dict, schema: dict | None = None) -> dict:
+    """Write every `default:` of the schema that `config` leaves unset into it, in place (and return it).
+
+    Defaults sit only at a layered key's base (`defaults.sampling.temperature`, `verify.cache`, ...), never at an
+    override layer (`datasets.<d>.sampling`), so an unset override never masks the base. Missing mappings with
+    defaults below them are created; oneOf/anyOf branches are not entered."""
+    schema = schema or _schema()
+    _fill(schema, config, schema)
+    return config
+
+
+def _node(keys: tuple[str, ...]) -> dict:
+    """The schema node at a path of keys; "*" (or any name not among the properties) steps into a mapping's
+    additionalProperties, e.g. ("datasets", "*", "prompt")."""
+    schema = node = _schema()
+    for k in keys:
+        node = _deref(node, schema)
+        node = node["properties"][k] if k in node.get("properties", {}) else node["additionalProperties"]
+    return _deref(node, schema)
+
+
+def schema_default(*keys: str):
+    """The schema's default at a path of keys (e.g. "verify", "code"): a leaf's default as is, a mapping's
+    defaults as a dict, None without one."""
+    node = _node(keys)
+    if "default" in node:
+        return copy.deepcopy(node["default"])
+    out: dict = {}
+    _fill(node, out, _schema())
+    return out or None
+
+
+def with_defaults(entry: dict | None, *keys: str) -> dict:
+    """A copy of one config entry (at a path of keys, as for schema_default) with the schema's defaults filled
+    in: for library functions that take an entry rather than a validated config (the problems spec, a prompt
+    entry, a release spec), which also get entries built by hand."""
+    out = copy.deepcopy(entry or {})
+    _fill(_node(keys), out, _schema())
+    return out
+
+
 def validate(config: dict, schema: dict | None = None) -> None:
-    """Raise ConfigError (one line) unless `config` fits the schema and the cross-field rules."""
-    schema = schema or load_schema()
+    """Raise ConfigError (one line) unless `config` fits the schema and the cross-field rules; then fill in the
+    schema's defaults, in place (fill_defaults), so that every lookup reads a complete config."""
+    schema = schema or _schema()
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
         # Deepest, most specific error first: it names the offending key.
         best = max(errors, key=lambda e: len(e.absolute_path))
         raise ConfigError(_one_line(best))
+    fill_defaults(config, schema)
     datasets = config["datasets"]
     for name, model in config["models"].items():
         for ds in model.get("datasets", []):
@@ -110,22 +208,21 @@ def problems_spec(config: dict, dataset: str) -> dict:
     """What prepare_problems reads from datasets.<d>: the PROBLEM_KEYS and the prompt's few-shot draw."""
     d = config["datasets"][dataset]
     out = {k: d[k] for k in PROBLEM_KEYS if k in d}
-    fewshot = d.get("prompt", {}).get("fewshot")
+    fewshot = d["prompt"].get("fewshot")
     if fewshot:
         out["prompt"] = {"fewshot": fewshot}
     return canonical(out)
 
 
-def _defaults(config: dict) -> dict:
-    return config.get("defaults", {})
-
+# The lookups read a validated config, whose schema defaults are filled in (fill_defaults): no fallbacks here.
 
 def samples(config: dict, dataset: str) -> int:
-    return int(config["datasets"][dataset].get("samples", _defaults(config).get("samples", 100)))
+    """K: datasets.<d>.samples over defaults.samples."""
+    return int(config["datasets"][dataset].get("samples", config["defaults"]["samples"]))
 
 
 def samples_per_shard(config: dict, dataset: str) -> int:
-    return int(config["datasets"][dataset].get("samples_per_shard", _defaults(config).get("samples_per_shard", 100)))
+    return int(config["datasets"][dataset].get("samples_per_shard", config["defaults"]["samples_per_shard"]))
 
 
 def shards(config: dict, dataset: str) -> list[int]:
@@ -135,7 +232,7 @@ def shards(config: dict, dataset: str) -> list[int]:
 def adaptive(config: dict, dataset: str) -> dict | None:
     """The dataset's live adaptive-sampling policy {policy, solved} (datasets.<d>.adaptive), or None when off."""
     spec = config["datasets"][dataset].get("adaptive")
-    return None if not spec else canonical({"policy": spec["policy"], "solved": int(spec.get("solved", 1))})
+    return None if not spec else canonical({"policy": spec["policy"], "solved": int(spec["solved"])})
 
 
 def model_datasets(config: dict, model: str) -> list[str]:
@@ -148,9 +245,8 @@ def pairs(config: dict) -> list[tuple[str, str]]:
 
 
 def sampling(config: dict, model: str, dataset: str) -> dict:
-    """Sampling params: built-in defaults < config defaults < dataset < model."""
-    out = dict(DEFAULT_SAMPLING)
-    out.update(_defaults(config).get("sampling", {}))
+    """Sampling params: config defaults (with the schema's) < dataset < model."""
+    out = dict(config["defaults"]["sampling"])
     out.update(config["datasets"][dataset].get("sampling", {}))
     out.update(config["models"][model].get("sampling", {}))
     return out
@@ -158,13 +254,11 @@ def sampling(config: dict, model: str, dataset: str) -> dict:
 
 def engine(config: dict, model: str) -> dict:
     """Engine settings for one model: global `engine` with the model's own `engine.args` merged over it."""
-    out = copy.deepcopy(config.get("engine", {}))
-    out.setdefault("kind", "vllm")
-    out.setdefault("device", "auto")
-    args = dict(out.get("args", {}))
+    out = copy.deepcopy(config["engine"])
+    args = dict(out["args"])
     args.update(config["models"][model].get("engine", {}).get("args", {}))
-    tp = config["models"][model].get("tensor_parallel")
-    if tp:
+    tp = config["models"][model]["tensor_parallel"]
+    if tp > 1:  # 1 is vLLM's own default: left out, as when the key is unset
         args["tensor_parallel_size"] = tp
     out["args"] = args
     if "openai" in config["models"][model]["source"]:
@@ -180,9 +274,9 @@ GPU_RULES = ("generate_shard", "search_prm_score", "search_strategy", "score")
 
 def gpus(config: dict, model: str) -> int:
     """GPUs of one job that runs this model on its engine (generation, search, scoring, the plan's GPU-hours):
-    the model's `tensor_parallel` entry, 1 when unset. The rules' `gpu` resource, which the SLURM profiles turn
-    into `--gpus` in the GPU partition."""
-    return int(config["models"][model].get("tensor_parallel", 1))
+    the model's `tensor_parallel` entry (schema default 1). The rules' `gpu` resource, which the SLURM profiles
+    turn into `--gpus` in the GPU partition."""
+    return int(config["models"][model]["tensor_parallel"])
 
 
 # ---- per-job parameter sets (used by the rules and by `python -m infscale`) ----------------------------------
@@ -276,11 +370,11 @@ def generate_job(config: dict, model: str, dataset: str) -> dict:
     The prompt entry without its few-shot draw (that lives in the problems table, an input), and not K: raising
     K adds shards and changes none."""
     m, d = config["models"][model], config["datasets"][dataset]
-    prompt = {k: v for k, v in d.get("prompt", {}).items() if k != "fewshot"}
+    prompt = {k: v for k, v in d["prompt"].items() if k != "fewshot"}
     return canonical({
         "model": model, "dataset": dataset, "samples_per_shard": samples_per_shard(config, dataset),
         "sampling": sampling(config, model, dataset), "prompt_cfg": prompt,
-        "chat": bool(m.get("chat", False)), "source": m["source"], "engine_cfg": engine(config, model),
+        "chat": bool(m["chat"]), "source": m["source"], "engine_cfg": engine(config, model),
     })
 
 
@@ -289,16 +383,22 @@ def verify_options(config: dict, dataset: str) -> dict:
     style (`style`: the math verifier extracts the answer in the format that style asks for)."""
     d = config["datasets"][dataset]
     # verify.threads is how many workers, not what they decide: left out so that changing it reruns nothing
-    out = {k: copy.deepcopy(v) for k, v in config.get("verify", {}).items() if k != "threads"}
-    out.update(d.get("verifier", {}))
-    if d.get("domain") == "math":
-        out["style"] = d.get("prompt", {}).get("style", "plain")
+    out = {k: copy.deepcopy(v) for k, v in config["verify"].items() if k != "threads"}
+    out.update(copy.deepcopy(d["verifier"]))
+    if d["domain"] == "math":
+        out["style"] = d["prompt"]["style"]
     return canonical(out)
+
+
+def verify_threads(config: dict) -> int:
+    """Threads of one verify_shard job (verify.threads): the rule's `threads`, and the SWE-bench harness's
+    workers when verify.swebench.max_workers is unset."""
+    return int(config["verify"]["threads"])
 
 
 def lenient_extraction(config: dict, dataset: str) -> bool:
     """Does this dataset opt in to lenient answer extraction (`datasets.<d>.verifier.extraction: lenient`)?"""
-    return config["datasets"].get(dataset, {}).get("verifier", {}).get("extraction", "strict") == "lenient"
+    return config["datasets"][dataset]["verifier"]["extraction"] == "lenient"
 
 
 def release_subsets(config: dict) -> dict[str, tuple[str, str]]:

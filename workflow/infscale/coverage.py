@@ -10,6 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# The bootstrap over problems of the coverage CIs, for calls without a config; the coverage rule passes
+# analysis.bootstrap, whose schema defaults tests/test_config.py checks these against.
+N_BOOT = 1000
+LEVEL = 0.95
+
 
 def per_problem(merged: pd.DataFrame) -> pd.DataFrame:
     """n (samples) and c (correct samples) per problem."""
@@ -112,7 +117,7 @@ def _percentile_ci(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarr
     return lo, hi
 
 
-def bootstrap_ci(n: np.ndarray, c: np.ndarray, ks: np.ndarray, n_boot: int = 1000, level: float = 0.95,
+def bootstrap_ci(n: np.ndarray, c: np.ndarray, ks: np.ndarray, n_boot: int = N_BOOT, level: float = LEVEL,
                  seed: int = 0) -> pd.DataFrame:
     """Percentile bootstrap over problems (resample problems with replacement) for coverage at each k.
 
@@ -198,7 +203,7 @@ def log_ks(kmax: int, num: int) -> np.ndarray:
     return np.unique(np.round(np.logspace(0, np.log10(kmax), num)).astype(np.int64))
 
 
-def coverage_table(merged: pd.DataFrame, ks=None, n_boot: int = 1000, level: float = 0.95,
+def coverage_table(merged: pd.DataFrame, ks=None, n_boot: int = N_BOOT, level: float = LEVEL,
                    seed: int = 0) -> pd.DataFrame:
     """Coverage with bootstrap CIs at each k (all k ≤ min n by default when n ≤ 1000, else 200 log-spaced k),
     pass^k (all k samples correct) and the mean attempts per problem under Reset-and-Discard (coverage@cost)."""
@@ -291,7 +296,7 @@ def _realized(t: np.ndarray, n: np.ndarray, ks) -> np.ndarray:
     return np.where(known.all(axis=1), cov, np.nan)
 
 
-def realized_table(merged: pd.DataFrame, ks=None, n_boot: int = 1000, level: float = 0.95,
+def realized_table(merged: pd.DataFrame, ks=None, n_boot: int = N_BOOT, level: float = LEVEL,
                    seed: int = 0) -> pd.DataFrame:
     """coverage_table for an adaptive run (datasets.<d>.adaptive): coverage read in sample order (realized_coverage)
     with a bootstrap CI over problems, and Reset-and-Discard attempts as mean min(first success, k). k runs up to
@@ -315,7 +320,7 @@ def realized_table(merged: pd.DataFrame, ks=None, n_boot: int = 1000, level: flo
 
 
 def write_coverage(merged_path: str, table_path: str, problems_path: str, plot_path: str, title: str,
-                   n_boot: int = 1000, level: float = 0.95, seed: int = 0, lenient: bool = False,
+                   n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0, lenient: bool = False,
                    adaptive: bool = False) -> pd.DataFrame:
     """The coverage stage: coverage with bootstrap CIs for every k, the per-problem n/c table, and the plot.
     With `lenient` (the dataset's lenient extraction), or when any verdict's answer came from a fallback, the

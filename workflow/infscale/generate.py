@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import __version__, io
 from .cli import TERMINAL
+from .config import with_defaults
 from .contracts import PROBLEM_COLUMNS, ContractError, require_columns, sample_seed, shard_indices
 from .problems import last_boxed
 
@@ -41,8 +42,10 @@ def _format_shot(style: str, question: str, answer: str | None) -> tuple[str, st
 
 
 def build_messages(problem: dict, prompt_cfg: dict) -> list[dict]:
-    """Chat messages: few-shot examples as user/assistant turns, then the question."""
-    style = prompt_cfg.get("style", "plain")
+    """Chat messages: few-shot examples as user/assistant turns, then the question. `prompt_cfg` is a dataset's
+    prompt entry; one built by hand gets the schema's defaults (style plain)."""
+    prompt_cfg = with_defaults(prompt_cfg, "datasets", "*", "prompt")
+    style = prompt_cfg["style"]
     shots = json.loads(problem["fewshot"]) if problem.get("fewshot") else []
     messages = []
     for shot in shots:

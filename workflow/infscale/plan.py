@@ -18,7 +18,7 @@ of the token budget a sample uses). FLOPs are infscale.flops.inference_flops_v3,
 Config keys used (documented in config/README.md):
   models.<m>.shape: {n_params, n_layers, d_model} or {config_json} (the one shape key, also read by the FLOPs
   rules; GGUF and local models may read their config.json instead)   models.<m>.family   models.<m>.tensor_parallel
-  plan.fill (default 0.5)   plan.chars_per_token (default 4)   plan.throughput_tok_s: {model|family: tok/s}
+  plan.fill   plan.chars_per_token (defaults: config/schema.yaml)   plan.throughput_tok_s: {model|family: tok/s}
   plan.problems: {dataset: n}   plan.prompt_tokens: {dataset: mean tokens per problem}
 """
 
@@ -34,9 +34,6 @@ from infscale import config as cfg
 from infscale.flops import ModelShape, inference_flops_v3, resolve_shape
 from infscale.io import write_text
 
-DEFAULT_FILL = 0.5
-DEFAULT_CHARS_PER_TOKEN = 4.0
-
 COLUMNS = ["model", "dataset", "problems", "samples_per_problem", "samples", "generate_jobs", "verify_jobs",
            "gpus_per_job", "prompt_tokens", "decode_tokens", "flops", "gpu_hours", "gpu_hours_source",
            "problems_source"]
@@ -48,15 +45,15 @@ FLOAT_COLUMNS = ["prompt_tokens", "decode_tokens", "flops", "gpu_hours"]
 
 def _problem_prompt_tokens(config: dict, dataset: str, problems_dir: Path | None) -> tuple[np.ndarray | None, int | None, str]:
     """(prompt tokens per problem or None, problem count or None, where they came from)."""
-    plan = config.get("plan", {})
+    plan = config["plan"]
     if problems_dir is not None:
         path = Path(problems_dir) / f"{dataset}.parquet"
         if path.exists():
             questions = pd.read_parquet(path, columns=["question"])["question"].astype(str)
-            cpt = float(plan.get("chars_per_token", DEFAULT_CHARS_PER_TOKEN))
+            cpt = float(plan["chars_per_token"])
             return questions.str.len().to_numpy(dtype=np.float64) / cpt, len(questions), "problems file"
-    n = plan.get("problems", {}).get(dataset) or config["datasets"][dataset].get("subset", {}).get("n")
-    mean_tokens = plan.get("prompt_tokens", {}).get(dataset)
+    n = plan["problems"].get(dataset) or config["datasets"][dataset]["subset"].get("n")
+    mean_tokens = plan["prompt_tokens"].get(dataset)
     if n is None:
         return None, None, "unknown"
     per_problem = None if mean_tokens is None else np.full(int(n), float(mean_tokens))
@@ -80,7 +77,7 @@ def benchmark_seconds(bench_dir: Path | None, model: str, dataset: str) -> list[
 
 
 def _throughput(config: dict, model: str) -> float | None:
-    table = config.get("plan", {}).get("throughput_tok_s", {})
+    table = config["plan"]["throughput_tok_s"]
     entry = config["models"][model]
     for key in (model, entry.get("family")):
         if key is not None and key in table:
@@ -101,11 +98,11 @@ def model_shape(config: dict, model: str) -> ModelShape | None:
 
 def plan_row(config: dict, model: str, dataset: str, problems_dir: Path | None = None,
              bench_dir: Path | None = None) -> dict:
-    plan = config.get("plan", {})
+    plan = config["plan"]
     k = cfg.samples(config, dataset)
     n_shards = len(cfg.shards(config, dataset))
     max_tokens = int(cfg.sampling(config, model, dataset)["max_tokens"])
-    fill = float(plan.get("fill", DEFAULT_FILL))
+    fill = float(plan["fill"])
     gpus = cfg.gpus(config, model)
     prompt, n_problems, problems_source = _problem_prompt_tokens(config, dataset, problems_dir)
 
@@ -229,7 +226,7 @@ def _shard_gpu_hours(config: dict, model: str, dataset: str, bench_dir, problems
     tput = _throughput(config, model)
     if tput is None:
         return None
-    fill = float(config.get("plan", {}).get("fill", DEFAULT_FILL))
+    fill = float(config["plan"]["fill"])
     decode = problems * cfg.samples_per_shard(config, dataset) * int(cfg.sampling(config, model, dataset)["max_tokens"]) \
         * fill
     return decode / tput * gpus / 3600.0

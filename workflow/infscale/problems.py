@@ -18,11 +18,10 @@ import numpy as np
 import pandas as pd
 
 from . import io
+from .config import with_defaults
 from .contracts import DOMAINS
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FIELDS = {"problem_id": None, "question": "question", "reference": "answer", "metadata": []}
 
 
 class DatasetError(ValueError):
@@ -175,11 +174,12 @@ def _jsonable(v):
 
 
 def build_problems(name: str, spec: dict, base_dir: str | Path = ".") -> pd.DataFrame:
-    """The problems table for dataset `name` from its config entry `spec`."""
+    """The problems table for dataset `name` from its config entry `spec` (the schema's defaults filled in)."""
+    spec = with_defaults(spec, "datasets", name)
     if spec.get("domain") not in DOMAINS:
         raise DatasetError(f"dataset {name!r}: domain {spec.get('domain')!r} not one of {', '.join(DOMAINS)}")
     raw = load_source(spec["source"], base_dir)
-    fields = {**DEFAULT_FIELDS, **spec.get("fields", {})}
+    fields = spec["fields"]
     for col, want in (spec.get("filter") or {}).items():
         _require(raw, col, name, f"filter.{col}")
         if isinstance(want, dict) and "regex" in want:
@@ -204,49 +204,51 @@ def build_problems(name: str, spec: dict, base_dir: str | Path = ".") -> pd.Data
         _require(raw, r, name, "reference")
     subset = spec.get("subset")
     if subset and subset.get("n") and subset["n"] < len(raw):
-        rng = np.random.default_rng(subset.get("seed", 0))
+        rng = np.random.default_rng(subset["seed"])
         raw = raw.iloc[np.sort(rng.choice(len(raw), size=subset["n"], replace=False))]
-    fmt = spec.get("reference_format", "plain")
+    fmt = spec["reference_format"]
     out = pd.DataFrame({
         "problem_id": raw["_pid"].to_numpy(),
         "question": raw[fields["question"]].astype(str).to_numpy(),
         "domain": spec["domain"],
         "reference": [_to_reference(row, fields["reference"], fmt) for _, row in raw.iterrows()],
     })
-    for m in fields.get("metadata", []):
+    for m in fields["metadata"]:
         _require(raw, m, name, "metadata")
         out[m] = [_jsonable(v) for v in raw[m].to_numpy()]
     if spec["domain"] in ("code_stdio", "code_function"):
         check_code_references(name, out)
-    prompt = spec.get("prompt", {})
+    prompt = spec["prompt"]
     if prompt.get("fewshot"):
         out["fewshot"] = draw_fewshot(name, out["problem_id"].tolist(), prompt["fewshot"], spec, base_dir)
     return out
 
 
 def draw_fewshot(name: str, problem_ids: list[str], fs: dict, spec: dict, base_dir) -> list[str]:
-    """Per problem, a JSON list of {question, answer} few-shot examples from the train split."""
+    """Per problem, a JSON list of {question, answer} few-shot examples from the train split (`fs` and `spec`
+    with the schema's defaults, as build_problems passes them)."""
     pool = load_source(fs["source"], base_dir)
-    fields = {**DEFAULT_FIELDS, **spec.get("fields", {})}
-    q, a = fs.get("question_field", fields["question"]), fs.get("answer_field", "answer")
+    fields = spec["fields"]
+    # question_field and id_field default to the dataset's own fields: the one default the schema can't state
+    q, a = fs.get("question_field", fields["question"]), fs["answer_field"]
     _require(pool, q, name, "prompt.fewshot question")
     _require(pool, a, name, "prompt.fewshot answer")
-    n = int(fs.get("n", 0))
-    if fs.get("mode", "random") == "fixed":
+    n = int(fs["n"])
+    if fs["mode"] == "fixed":
         # the column the `ids` name (prompt.fewshot.id_field); default the dataset's problem_id field, null = row
         id_col = fs.get("id_field", fields["problem_id"])
         if id_col is not None:
             _require(pool, id_col, name, "prompt.fewshot id_field")
         keys = pool[id_col].astype(str) if id_col else pool.index.astype(str)
         lookup = dict(zip(keys, range(len(pool))))
-        ids = [str(i) for i in fs.get("ids", [])]
+        ids = [str(i) for i in fs["ids"]]
         missing = [i for i in ids if i not in lookup]
         if missing:
             raise DatasetError(f"dataset {name!r}: few-shot id(s) {missing} not in the few-shot source")
         chosen = [lookup[i] for i in ids][: n or None]
         shots = json.dumps([{"question": pool.iloc[i][q], "answer": pool.iloc[i][a]} for i in chosen])
         return [shots] * len(problem_ids)
-    seed = fs.get("seed", 0)
+    seed = fs["seed"]
     out = []
     for pid in problem_ids:
         idx = _stable_rng(name, seed, pid).choice(len(pool), size=n, replace=False)

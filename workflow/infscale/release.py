@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import io
+from .config import with_defaults
 from .contracts import SAMPLE_COLUMNS, VERDICT_COLUMNS
 from .merge import merge_frames
 from .problems import DatasetError
@@ -135,20 +136,23 @@ def import_job(config: dict, model: str, dataset: str) -> dict:
         "model": model, "dataset": dataset, "release": {k: v for k, v in spec.items() if k != "reverify"},
         "samples": C.samples(config, dataset), "samples_per_shard": C.samples_per_shard(config, dataset),
         "tokenizer": None if reason else tokenizer_name(config, model),
-        "prompt_cfg": config["datasets"][dataset].get("prompt", {}),
-        "chat": bool(config["models"][model].get("chat", False)),
+        "prompt_cfg": config["datasets"][dataset]["prompt"],
+        "chat": bool(config["models"][model]["chat"]),
     }
 
 
 def reverify_pairs(config: dict) -> list[tuple[str, str]]:
-    return [(m, d) for m, d in release_pairs(config) if release_spec(config, m, d).get("reverify")]
+    return [(m, d) for m, d in release_pairs(config) if release_spec(config, m, d)["reverify"]]
 
 
 # ---- reading ---------------------------------------------------------------------------------------------------
 
 def load_release(spec: dict, base_dir: str | Path = ".") -> pa.Table:
-    """The release as an Arrow table (one row per problem), through `datasets`."""
+    """The release as an Arrow table (one row per problem), through `datasets`; `spec` is a models.<m>.releases.<d>
+    entry (one built by hand gets the schema's defaults: split test)."""
     import datasets
+
+    spec = with_defaults(spec, "models", "*", "releases", "*")
 
     datasets.disable_progress_bars()
     if "path" in spec:
@@ -156,14 +160,14 @@ def load_release(spec: dict, base_dir: str | Path = ".") -> pa.Table:
         if not path.exists():
             raise ReleaseError(f"release not found: {path}")
         try:
-            ds = _load_local(datasets, path, spec.get("split", "test"))
+            ds = _load_local(datasets, path, spec["split"])
         except ReleaseError:
             raise
         except Exception as e:  # noqa: BLE001 - one line
             raise ReleaseError(f"cannot read release {path}: {type(e).__name__}: {_first_line(e)}") from e
     else:
         try:
-            ds = datasets.load_dataset(spec["hub"], spec.get("subset"), split=spec.get("split", "test"))
+            ds = datasets.load_dataset(spec["hub"], spec.get("subset"), split=spec["split"])
         except Exception as e:  # noqa: BLE001 - one line
             raise ReleaseError(f"cannot load release {spec['hub']} {spec.get('subset')}: {type(e).__name__}: "
                                f"{_first_line(e)}") from e

@@ -33,19 +33,18 @@ log = logging.getLogger(__name__)
 SCORED = "results/scored/{model}/{dataset}.parquet"
 MERGED = "results/merged/{model}/{dataset}.parquet"
 KINDS = ("judge", "pooling", "openai")
-DEFAULTS = {"aggregation": "last", "separator": "\n\n", "logprobs": 20}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def verifiers(config: dict) -> dict[str, dict]:
-    """name → verifier spec with defaults filled in; {} when scoring is off."""
+    """name → verifier spec with the schema's defaults filled in (score.verifiers.<v>); {} when scoring is off."""
     out = {}
     for name, spec in ((config.get("score") or {}).get("verifiers") or {}).items():
         if not _NAME.match(name):
             raise ValueError(f"score.verifiers: name {name!r} must match {_NAME.pattern}")
         if spec.get("kind") not in KINDS:
             raise ValueError(f"score.verifiers.{name}.kind must be one of {', '.join(KINDS)}, got {spec.get('kind')!r}")
-        out[name] = {**DEFAULTS, **spec}
+        out[name] = cfg.with_defaults(spec, "score", "verifiers", name)
     return out
 
 

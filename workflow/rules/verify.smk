@@ -12,7 +12,7 @@ rule verify_shard:
         "results/logs/verify_shard/{model}/{dataset}/{shard}.log",
     benchmark:
         "results/benchmarks/verify_shard/{model}/{dataset}/{shard}.tsv"
-    threads: 2
+    threads: infscale_config.verify_threads(config)  # verify.threads
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,

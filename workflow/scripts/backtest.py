@@ -1,6 +1,6 @@
-from infscale.backtest import MS, REPEATS, write_backtest
+from infscale.backtest import write_backtest
 from infscale.cli import run_logged
 
 w, o, b = snakemake.wildcards, snakemake.output, snakemake.params.backtest
 run_logged(snakemake.log[0], write_backtest, snakemake.input.problems, o.table, o.plot, f"{w.model} on {w.dataset}",
-           ms=b.get("ms", MS), repeats=b.get("repeats", REPEATS), seed=b.get("seed", 0))
+           ms=b["ms"], repeats=b["repeats"], seed=b["seed"])

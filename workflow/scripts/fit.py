@@ -3,5 +3,5 @@ from infscale.fit import write_fits
 
 w, i, o, f = snakemake.wildcards, snakemake.input, snakemake.output, snakemake.params.forecast
 run_logged(snakemake.log[0], write_fits, i.curve, i.problems, o.fits, o.forecast, o.plot, f"{w.model} on {w.dataset}",
-           k_max=snakemake.params.k_max, n_boot=f.get("n_boot", 200), level=f.get("level", 0.95),
-           seed=f.get("seed", 0))
+           k_max=snakemake.params.k_max, n_boot=f["n_boot"], level=f["level"],
+           seed=f["seed"])

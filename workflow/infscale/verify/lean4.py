@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from .common import first_fenced_block, parse_reference, program_hash, run_distinct, verdict_frame, verdict_row
-from .sandbox import Limits, RunResult, Sandbox
+from .sandbox import DEFAULT_ISOLATION, Limits, RunResult, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class LeanRunner:
                              nofile=4096, output_bytes=16 << 20)
         binds = (self.opts["elan_home"], str(self.project))
         sb = dict((options or {}).get("sandbox", {}))
-        iso = sb.get("isolation", "bwrap") if self.opts["use_sandbox"] else "none"
+        iso = sb.get("isolation", DEFAULT_ISOLATION) if self.opts["use_sandbox"] else "none"
         self.sandbox = Sandbox(iso, self.limits, extra_ro_binds=tuple(b for b in binds if not b.startswith("/usr/")))
 
     @property

@@ -37,12 +37,14 @@ import pandas as pd
 from .. import answers
 from ..contracts import EXTRACTIONS
 from ..problems import last_boxed
+from ..config import schema_default, with_defaults
 from . import numbers
 
 log = logging.getLogger(__name__)
 
 VERIFIER = "math-verify"
-DEFAULT_TIMEOUT_S = 5
+# math-verify's time limit per parse or comparison: the schema's datasets.<d>.verifier.timeout_s default
+DEFAULT_TIMEOUT_S = schema_default("datasets", "*", "verifier", "timeout_s")
 
 _GSM = re.compile(r"####\s*(?:\*\*)?\s*\\?\$?\s*([-+−]?\s*(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)")
 _MINERVA = re.compile(r"(?:Final Answer:\s*)?The final answer is:?\s*(.+?)\s*(?:\.?\s*I hope it is correct|\n|$)",
@@ -223,13 +225,15 @@ def _bare(s: str) -> str:
 
 
 def options_of(options: dict) -> dict:
-    """The math verifier's settings from a dataset's verify options (defaults filled in)."""
-    mode = options.get("extraction", "strict")
+    """The math verifier's settings from a dataset's verify options (config.verify_options). A mapping built by
+    hand gets the schema's defaults: datasets.<d>.verifier's, and verify.cache."""
+    options = {"cache": schema_default("verify", "cache"), **with_defaults(options, "datasets", "*", "verifier")}
+    mode = options["extraction"]
     if mode not in ("strict", "lenient"):
         raise ValueError(f"verifier.extraction must be strict or lenient, got {mode!r}")
-    return {"cache": bool(options.get("cache", True)), "lenient": mode == "lenient",
+    return {"cache": bool(options["cache"]), "lenient": mode == "lenient",
             "style": options.get("style"), "rel_tol": options.get("rel_tol"), "abs_tol": options.get("abs_tol"),
-            "timeout_s": int(options.get("timeout_s", DEFAULT_TIMEOUT_S))}
+            "timeout_s": int(options["timeout_s"])}
 
 
 def verify(problems: pd.DataFrame, samples: pd.DataFrame, options: dict, threads: int = 1) -> pd.DataFrame:

@@ -70,6 +70,9 @@ import time
 from pathlib import Path
 
 ISOLATION_LEVELS = ("bwrap", "unshare-net", "none")
+# The sandbox's own defaults, for a bare options mapping (tests, the lean4 runner); a config's verify options carry
+# verify.sandbox's (config/schema.yaml), and tests/test_config.py checks that these and Limits' are the schema's.
+DEFAULT_ISOLATION = "bwrap"
 NOBODY = 65534
 FALLBACK_PROCESS_MB = 256  # without cgroups: each process gets at least this much address space (fewer processes)
 CPU_POLL_S = 0.05
@@ -634,7 +637,7 @@ def _world_reachable(path: str) -> bool:
 class Sandbox:
     """Runs Python programs (source text) or other commands under the chosen isolation level."""
 
-    def __init__(self, isolation: str = "bwrap", limits: Limits | None = None, python: str | None = None,
+    def __init__(self, isolation: str = DEFAULT_ISOLATION, limits: Limits | None = None, python: str | None = None,
                  extra_ro_binds: tuple[str, ...] = ()):
         if isolation not in ISOLATION_LEVELS:
             raise ValueError(f"verify.sandbox.isolation = {isolation!r} is not allowed; allowed: {', '.join(ISOLATION_LEVELS)}")
@@ -691,7 +694,7 @@ class Sandbox:
         bad = sorted(set(sb) - {"isolation", "limits", "python", "extra_ro_binds"})
         if bad:
             raise ValueError(f"verify.sandbox: unknown key(s) {', '.join(bad)}; allowed: isolation, limits, python, extra_ro_binds")
-        return cls(isolation=sb.get("isolation", "bwrap"), limits=Limits.from_options(sb.get("limits"), **limit_overrides),
+        return cls(isolation=sb.get("isolation", DEFAULT_ISOLATION), limits=Limits.from_options(sb.get("limits"), **limit_overrides),
                    python=sb.get("python"), extra_ro_binds=tuple(sb.get("extra_ro_binds", ())))
 
     # ---- command construction -------------------------------------------------------------------------------
