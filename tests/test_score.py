@@ -14,7 +14,7 @@ import yaml
 from infscale import config as C
 from infscale import io
 from infscale import score as S
-from infscale.analysis import run_selection
+from infscale.selection import run as run_selection
 from workflow_helpers import ROOT, copy_workflow, planned_outputs, send_json, snakemake, write_config
 
 # Step texts and the P(Yes) the local judge server gives the last step (by the word in it).

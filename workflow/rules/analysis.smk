@@ -19,7 +19,7 @@ rule flops:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/flops.py"
 
 
 rule cost:
@@ -36,7 +36,7 @@ rule cost:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/cost.py"
 
 
 rule selection:
@@ -56,7 +56,7 @@ rule selection:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/selection.py"
 
 
 rule export:
@@ -74,7 +74,7 @@ rule export:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/export.py"
 
 
 rule matched:
@@ -99,7 +99,7 @@ rule matched:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/matched.py"
 
 
 rule allocate:
@@ -119,4 +119,4 @@ rule allocate:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/allocate.py"

@@ -17,4 +17,4 @@ rule paper_comparison:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/paper.py"
+        "../scripts/paper_comparison.py"

@@ -24,7 +24,7 @@ rule import_release:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/release.py"
+        "../scripts/import_release.py"
 
 
 # models.<m>.releases.<d>.reverify: the imported samples through infscale's own verifier (the verify stage's code
@@ -48,4 +48,4 @@ rule release_agreement:
     conda:
         "../../envs/verify.yaml"
     script:
-        "../scripts/release.py"
+        "../scripts/release_agreement.py"

@@ -39,4 +39,4 @@ rule report_dataset:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/report_dataset.py"
