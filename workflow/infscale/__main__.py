@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 
 from . import config as C
+from . import layout as L
 from .cli import run_logged
 
 
 def _paths(a) -> dict:
-    return {
-        "problems": f"results/problems/{a.dataset}.parquet",
-        "samples": f"results/samples/{a.model}/{a.dataset}/{a.shard}.parquet",
-        "verdicts": f"results/verdicts/{a.model}/{a.dataset}/{a.shard}.parquet",
-        "merged": f"results/merged/{a.model}/{a.dataset}.parquet",
-    }
+    w = {"model": a.model, "dataset": a.dataset, "shard": a.shard}
+    return {k: t.format(**w) for k, t in (("problems", L.PROBLEMS), ("samples", L.SAMPLES),
+                                          ("verdicts", L.VERDICTS), ("merged", L.MERGED))}
 
 
 def _stage(a) -> None:
@@ -43,11 +41,10 @@ def _stage(a) -> None:
         src = cfg["models"][a.model]["source"]
         if "gguf" not in src:
             raise C.ConfigError(f"model {a.model!r} is not a GGUF model; nothing to convert")
-        convert_gguf(src["gguf"], a.out or f"results/models/{C.checkpoint(cfg, a.model)}", src.get("sha256"))
+        convert_gguf(src["gguf"], a.out or C.checkpoint_dir(cfg, a.model), src.get("sha256"))
     elif a.stage == "generate":
         from .generate import run
-        ck = C.checkpoint(cfg, a.model)
-        run(p["problems"], a.out or p["samples"], shard=a.shard, checkpoint_dir=f"results/models/{ck}" if ck else None,
+        run(p["problems"], a.out or p["samples"], shard=a.shard, checkpoint_dir=C.checkpoint_dir(cfg, a.model),
             **C.generate_job(cfg, a.model, a.dataset))
     elif a.stage == "verify":
         from .verify import verify_shard
@@ -56,22 +53,21 @@ def _stage(a) -> None:
         from .release import import_job, import_release
         shards = C.shards(cfg, a.dataset)
         import_release(import_job(cfg, a.model, a.dataset), p["problems"],
-                       [f"results/samples/{a.model}/{a.dataset}/{s}.parquet" for s in shards],
-                       [f"results/verdicts/{a.model}/{a.dataset}/{s}.parquet" for s in shards], a.out or p["merged"])
+                       L.shard_paths(L.SAMPLES, vars(a), shards), L.shard_paths(L.VERDICTS, vars(a), shards),
+                       a.out or p["merged"])
     elif a.stage == "score":
-        from .score import SCORED, job, score, verifiers
+        from .score import job, score, verifiers
         if not verifiers(cfg):
             raise C.ConfigError(f"{a.config} has no score.verifiers; nothing to score")
-        ck = C.checkpoint(cfg, a.model)
-        score(p["problems"], [f"results/samples/{a.model}/{a.dataset}/{s}.parquet" for s in C.shards(cfg, a.dataset)],
-              p["merged"], a.out or SCORED.format(model=a.model, dataset=a.dataset), job(cfg, a.model, a.dataset),
-              f"results/models/{ck}" if ck else None)
+        score(p["problems"], L.shard_paths(L.SAMPLES, vars(a), C.shards(cfg, a.dataset)), p["merged"],
+              a.out or L.SCORED.format(model=a.model, dataset=a.dataset), job(cfg, a.model, a.dataset),
+              C.checkpoint_dir(cfg, a.model))
     elif a.stage == "merge":
         from .merge import merge_shards
         shards = C.shards(cfg, a.dataset)
         merge_shards(a.model, a.dataset,
-                     [f"results/samples/{a.model}/{a.dataset}/{s}.parquet" for s in shards],
-                     [f"results/verdicts/{a.model}/{a.dataset}/{s}.parquet" for s in shards], a.out or p["merged"])
+                     L.shard_paths(L.SAMPLES, vars(a), shards), L.shard_paths(L.VERDICTS, vars(a), shards),
+                     a.out or p["merged"])
 
 
 def main(argv=None) -> None:

@@ -3,11 +3,11 @@
 # (n, c) table.
 rule backtest:
     input:
-        problems="results/analysis/problems/{model}/{dataset}.csv",
+        problems=layout.PROBLEM_COUNTS,
     output:
-        table="results/analysis/backtest/{model}/{dataset}.csv",
+        table=layout.BACKTEST,
         plot=report(
-            "results/analysis/backtest/{model}/{dataset}.png",
+            layout.BACKTEST_PNG,
             caption="../report/backtest.rst",
             category="Backtest",
             labels={"model": "{model}", "dataset": "{dataset}"},

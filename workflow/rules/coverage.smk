@@ -1,11 +1,11 @@
 rule coverage:
     input:
-        "results/merged/{model}/{dataset}.parquet",
+        layout.MERGED,
     output:
-        table="results/analysis/coverage/{model}/{dataset}.csv",
-        problems="results/analysis/problems/{model}/{dataset}.csv",
+        table=layout.COVERAGE,
+        problems=layout.PROBLEM_COUNTS,
         plot=report(
-            "results/analysis/coverage/{model}/{dataset}.png",
+            layout.COVERAGE_PNG,
             caption="../report/coverage.rst",
             category="Coverage",
             labels={"model": "{model}", "dataset": "{dataset}"},

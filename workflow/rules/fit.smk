@@ -3,13 +3,13 @@
 # the per-problem (n, c) table, each forecasting coverage up to k_max.
 rule fit:
     input:
-        curve="results/analysis/coverage/{model}/{dataset}.csv",
-        problems="results/analysis/problems/{model}/{dataset}.csv",
+        curve=layout.COVERAGE,
+        problems=layout.PROBLEM_COUNTS,
     output:
-        fits="results/analysis/fit/{model}/{dataset}.csv",
-        forecast="results/analysis/forecast/{model}/{dataset}.csv",
+        fits=layout.FIT,
+        forecast=layout.FORECAST,
         plot=report(
-            "results/analysis/fit/{model}/{dataset}.png",
+            layout.FIT_PNG,
             caption="../report/fit.rst",
             category="Coverage",
             subcategory="fits and forecasts",

@@ -5,7 +5,7 @@ rule paper_comparison:
     input:
         unpack(paper_inputs),
     output:
-        report("results/report/paper_comparison.csv", caption="../report/paper.rst", category="Paper comparison"),
+        report(layout.PAPER, caption="../report/paper.rst", category="Paper comparison"),
     params:
         pairs=lambda w: infscale_config.canonical(paper_pairs()),
         fit_subsets=lambda w: paper_subsets("fit"),
