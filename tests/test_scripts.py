@@ -27,3 +27,10 @@ def test_each_script_makes_one_logged_call_and_no_dispatch():
         text = p.read_text()
         assert len(re.findall(r"\brun_logged\(", text)) == 1, p.name
         assert "snakemake.rule" not in text, p.name  # no dispatch on the rule name
+
+
+def test_readme_stage_table_lists_exactly_the_rules():
+    readme = (SCRIPTS.parents[1] / "README.md").read_text()
+    table = readme[readme.index("| stage | rule |"):].split("\n\n")[0].splitlines()[2:]
+    listed = [name for row in table for name in re.findall(r"`(\w+)`", row.split("|")[2])]
+    assert sorted(listed) == sorted(rule_scripts())

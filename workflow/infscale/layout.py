@@ -274,6 +274,64 @@ def forecast_k_max(config: dict, dataset: str) -> int:
     return int(analysis_cfg(config, "forecast", "k_max", default=max(C.samples(config, dataset), 10000)))
 
 
+# The params of the analysis rules, one function per rule: the rule (`params: **…` or common.smk `param`) and
+# `python -m infscale <stage>` read the same values.
+
+def coverage_params(config: dict, w) -> dict:
+    d = _w(w, "dataset")
+    return {"bootstrap": analysis_cfg(config, "bootstrap", default={}), "lenient": C.lenient_extraction(config, d),
+            "adaptive": C.adaptive(config, d) is not None}
+
+
+def fit_params(config: dict, w) -> dict:
+    return {"k_max": forecast_k_max(config, _w(w, "dataset")), "forecast": analysis_cfg(config, "forecast", default={})}
+
+
+def flops_params(config: dict, w) -> dict:
+    return {"shape": C.canonical(C.shape_entry(config, _w(w, "model")))}
+
+
+def cost_params(config: dict, w) -> dict:
+    return {"price": C.canonical(config["models"][_w(w, "model")].get("price", {}))}
+
+
+def selection_params(config: dict) -> dict:
+    return {"ks": analysis_cfg(config, "selection", "ks"), "trials": analysis_cfg(config, "selection", "trials", default=100),
+            "seed": analysis_cfg(config, "selection", "seed", default=0)}
+
+
+def export_params(config: dict) -> dict:
+    return {"max_per_problem": analysis_cfg(config, "export", "max_per_problem"),
+            "system": analysis_cfg(config, "export", "system")}
+
+
+def matched_params(config: dict, w) -> dict:
+    return {"models": matched_models(config, w), "flops_models": matched_models(config, w, "flops"),
+            "cost_models": matched_models(config, w, "price"), "title": f"{_w(w, 'family')} on {_w(w, 'dataset')}",
+            "dataset_models": models_on(config, _w(w, "dataset"))}  # the report page's colour order
+
+
+def allocate_params(config: dict, w) -> dict:
+    return {"models": allocate_models(config, _w(w, "dataset")), "cost": allocate_cost(config),
+            "bins": analysis_cfg(config, "allocate", "bins", default=5), "budgets": analysis_cfg(config, "allocate", "budgets")}
+
+
+def backtest_params(config: dict) -> dict:
+    return {"backtest": analysis_cfg(config, "backtest", default={})}
+
+
+def adaptive_params(config: dict) -> dict:
+    return {"solved": analysis_cfg(config, "adaptive", "solved", default=[1])}
+
+
+def report_params(config: dict, w) -> dict:
+    d = _w(w, "dataset")
+    return {"dataset": d, "models": models_on(config, d), "flops_models": models_on(config, d, "flops"),
+            "cost_models": models_on(config, d, "price"), "notes": token_notes(config, d),
+            "selection_models": selection_models(config, d),
+            "families": {m: C.family(config, m) for m in models_on(config, d)}}
+
+
 def _datasets(config: dict) -> list[str]:
     return sorted({d for _, d in C.pairs(config)})
 
@@ -371,6 +429,11 @@ def paper_inputs(config: dict, w=None) -> dict:
 
     return {"published": paper_file(config), "fits": each("fit", FIT), "coverage": each("coverage", COVERAGE),
             "matched": each("matched", MATCHED)}
+
+
+def paper_params(config: dict, w=None) -> dict:
+    return {"pairs": C.canonical(paper_pairs(config)), "fit_subsets": paper_subsets(config, "fit"),
+            "coverage_subsets": paper_subsets(config, "coverage"), "matched_subsets": paper_subsets(config, "matched")}
 
 
 def paper_targets(config: dict) -> list[str]:

@@ -6,7 +6,7 @@ rule adaptive:
     output:
         layout.ADAPTIVE_SIM,
     params:
-        solved=_acfg("adaptive", "solved", default=[1]),
+        **layout.adaptive_params(config),
     log:
         "results/logs/analysis/adaptive/{model}/{dataset}.log",
     conda:

@@ -13,7 +13,7 @@ rule flops:
         curve=layout.FLOPS,
         problems=layout.FLOPS_PROBLEMS,
     params:
-        shape=lambda w: infscale_config.canonical(infscale_config.shape_entry(config, w.model)),
+        shape=param(layout.flops_params, "shape"),
     log:
         "results/logs/analysis/flops/{model}/{dataset}.log",
     conda:
@@ -30,7 +30,7 @@ rule cost:
         curve=layout.COST,
         problems=layout.COST_PROBLEMS,
     params:
-        price=lambda w: infscale_config.canonical(config["models"][w.model].get("price", {})),
+        price=param(layout.cost_params, "price"),
     log:
         "results/logs/analysis/cost/{model}/{dataset}.log",
     conda:
@@ -48,9 +48,7 @@ rule selection:
         gap=layout.SELECTION_GAP,
         verifiers=layout.VERIFIERS,
     params:
-        ks=_acfg("selection", "ks"),
-        trials=_acfg("selection", "trials", default=100),
-        seed=_acfg("selection", "seed", default=0),
+        **layout.selection_params(config),
     log:
         "results/logs/analysis/selection/{model}/{dataset}.log",
     conda:
@@ -67,8 +65,7 @@ rule export:
     output:
         layout.EXPORT,
     params:
-        max_per_problem=_acfg("export", "max_per_problem"),
-        system=_acfg("export", "system"),
+        **layout.export_params(config),
     log:
         "results/logs/analysis/export/{model}/{dataset}.log",
     conda:
@@ -89,11 +86,11 @@ rule matched:
             labels={"family": "{family}", "dataset": "{dataset}"},
         ),
     params:
-        models=matched_models,
-        flops_models=lambda w: matched_models(w, "flops"),
-        cost_models=lambda w: matched_models(w, "price"),
-        title=lambda w: f"{w.family} on {w.dataset}",
-        dataset_models=lambda w: models_on(w.dataset),  # the report page's colour order (report.model_colours)
+        models=param(layout.matched_params, "models"),
+        flops_models=param(layout.matched_params, "flops_models"),
+        cost_models=param(layout.matched_params, "cost_models"),
+        title=param(layout.matched_params, "title"),
+        dataset_models=param(layout.matched_params, "dataset_models"),  # colour order (report.model_colours)
     log:
         "results/logs/analysis/matched/{family}/{dataset}.log",
     conda:
@@ -108,10 +105,10 @@ rule allocate:
     output:
         layout.ALLOCATE,
     params:
-        models=lambda w: layout.allocate_models(config, w.dataset),
-        cost=layout.allocate_cost(config),
-        bins=_acfg("allocate", "bins", default=5),
-        budgets=_acfg("allocate", "budgets"),
+        models=param(layout.allocate_params, "models"),
+        cost=param(layout.allocate_params, "cost"),
+        bins=param(layout.allocate_params, "bins"),
+        budgets=param(layout.allocate_params, "budgets"),
     log:
         "results/logs/analysis/allocate/{dataset}.log",
     conda:

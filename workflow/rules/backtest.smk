@@ -13,7 +13,7 @@ rule backtest:
             labels={"model": "{model}", "dataset": "{dataset}"},
         ),
     params:
-        backtest=_acfg("backtest", default={}),
+        **layout.backtest_params(config),
     log:
         "results/logs/analysis/backtest/{model}/{dataset}.log",
     conda:

@@ -25,7 +25,6 @@ def release_model_constraint(): return layout.release_model_constraint(config)
 def generated_model_constraint(): return layout.generated_model_constraint(config)
 def release_shard_files(template): return layout.release_shard_files(config, template)
 def release_inputs(w): return layout.release_inputs(config, w)
-def token_notes(dataset): return layout.token_notes(config, dataset)
 def release_targets(): return layout.release_targets(config)
 
 
@@ -48,15 +47,15 @@ def shard_files(template):
 
 
 # ---- analysis and report (analysis.smk, fit.smk, report.smk, …) ----
-def _acfg(*keys, default=None): return layout.analysis_cfg(config, *keys, default=default)
+def param(lookup, key):
+    """A rule param from a layout.<rule>_params lookup of (config, wildcards)."""
+    return lambda w: lookup(config, w)[key]
+
+
 def model_config_input(w): return layout.model_config_input(config, w)
-def models_on(dataset, need=None): return layout.models_on(config, dataset, need)
-def matched_models(w, need=None): return layout.matched_models(config, w, need)
 def matched_inputs(w): return layout.matched_inputs(config, w)
 def allocate_inputs(w): return layout.allocate_inputs(config, w)
 def selection_input(w): return layout.selection_input(config, w.model, w.dataset)
-def selection_models(dataset): return layout.selection_models(config, dataset)
-def forecast_k_max(dataset): return layout.forecast_k_max(config, dataset)
 def report_inputs(w): return layout.report_inputs(config, w)
 def analysis_targets(): return layout.analysis_targets(config)
 def backtest_targets(): return layout.backtest_targets(config)
@@ -65,8 +64,6 @@ def report_targets(): return layout.report_targets(config)
 
 
 # ---- paper comparison (paper.smk) ----
-def paper_pairs(): return layout.paper_pairs(config)
-def paper_subsets(kind): return layout.paper_subsets(config, kind)
 def paper_inputs(w): return layout.paper_inputs(config, w)
 def paper_targets(): return layout.paper_targets(config)
 

@@ -11,9 +11,9 @@ rule coverage:
             labels={"model": "{model}", "dataset": "{dataset}"},
         ),
     params:
-        bootstrap=_acfg("bootstrap", default={}),
-        lenient=lambda wc: infscale_config.lenient_extraction(config, wc.dataset),
-        adaptive=lambda wc: infscale_config.adaptive(config, wc.dataset) is not None,
+        bootstrap=param(layout.coverage_params, "bootstrap"),
+        lenient=param(layout.coverage_params, "lenient"),
+        adaptive=param(layout.coverage_params, "adaptive"),
     log:
         "results/logs/coverage/{model}/{dataset}.log",
     localrule: True

@@ -16,8 +16,8 @@ rule fit:
             labels={"model": "{model}", "dataset": "{dataset}"},
         ),
     params:
-        k_max=lambda w: forecast_k_max(w.dataset),
-        forecast=_acfg("forecast", default={}),
+        k_max=param(layout.fit_params, "k_max"),
+        forecast=param(layout.fit_params, "forecast"),
     log:
         "results/logs/analysis/fit/{model}/{dataset}.log",
     conda:

@@ -7,10 +7,10 @@ rule paper_comparison:
     output:
         report(layout.PAPER, caption="../report/paper.rst", category="Paper comparison"),
     params:
-        pairs=lambda w: infscale_config.canonical(paper_pairs()),
-        fit_subsets=lambda w: paper_subsets("fit"),
-        coverage_subsets=lambda w: paper_subsets("coverage"),
-        matched_subsets=lambda w: paper_subsets("matched"),
+        pairs=param(layout.paper_params, "pairs"),
+        fit_subsets=param(layout.paper_params, "fit_subsets"),
+        coverage_subsets=param(layout.paper_params, "coverage_subsets"),
+        matched_subsets=param(layout.paper_params, "matched_subsets"),
     log:
         "results/logs/report/paper_comparison.log",
     localrule: True

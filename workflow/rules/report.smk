@@ -29,13 +29,13 @@ rule report_dataset:
         cost_table=report(REPORT_OUT["cost_table"], caption="../report/tables.rst",
                           category="{dataset}", subcategory="tables"),
     params:
-        dataset=lambda w: w.dataset,
-        models=lambda w: models_on(w.dataset),
-        flops_models=lambda w: models_on(w.dataset, "flops"),
-        cost_models=lambda w: models_on(w.dataset, "price"),
-        notes=lambda w: token_notes(w.dataset),
-        selection_models=lambda w: selection_models(w.dataset),
-        families=lambda w: {m: infscale_config.family(config, m) for m in models_on(w.dataset)},
+        dataset=param(layout.report_params, "dataset"),
+        models=param(layout.report_params, "models"),
+        flops_models=param(layout.report_params, "flops_models"),
+        cost_models=param(layout.report_params, "cost_models"),
+        notes=param(layout.report_params, "notes"),
+        selection_models=param(layout.report_params, "selection_models"),
+        families=param(layout.report_params, "families"),
     log:
         "results/logs/report/{dataset}.log",
     conda:
