@@ -138,14 +138,6 @@ def test_shard_list_stops_at_the_first_empty_plan(tmp_path, demo):
     assert L.adaptive_plan(cfg, {**w, "shard": 1}) == ["results/adaptive/smollm2-135m/gsm8k/1.csv"]
 
 
-def test_selection_reads_the_scored_table_only_when_scoring_is_on():
-    cfg = {"datasets": {"math": {"domain": "math"}, "code": {"domain": "code"}}}
-    assert L.selection_input(cfg, "m", "math") == L.MERGED.format(model="m", dataset="math")
-    cfg["score"] = {"verifiers": {"judge": {"kind": "judge"}}}
-    assert L.selection_input(cfg, "m", "math") == "results/scored/m/math.parquet"
-    assert L.selection_input(cfg, "m", "code") == "results/merged/m/code.parquet"
-
-
 def test_lookups_take_wildcards_as_dict_or_object(paper):
     class W:
         model, dataset, family = "gemma-2b", "math", "gemma"
@@ -171,7 +163,8 @@ def test_path_templates_are_spelled_only_in_layout():
     written once, in infscale/layout.py; rules and other modules use the constants."""
     workflow = ROOT / "workflow"
     files = [p for p in [*workflow.rglob("*.py"), *workflow.rglob("*.smk")] if p.name != "layout.py"]
-    literal = re.compile(r"""["'](results/(?:merged|samples|verdicts|problems|scored|search|analysis|adaptive|models|report)/)""")
+    kinds = "merged|samples|verdicts|problems|scored|search|analysis|adaptive|models|report"
+    literal = re.compile(rf"""["'](results/(?:{kinds})/)""")
     for p in files:
         for line in p.read_text().splitlines():
             code = line.split("#")[0]

@@ -8,7 +8,6 @@ import yaml
 
 from infscale import config as C
 from infscale import layout as L
-from infscale.search import run as R
 from infscale.search.prm import aggregate, split_steps
 from infscale.search.strategies import select, select_hierarchical, width_for
 from conftest import ROOT

@@ -296,7 +296,8 @@ def cost_params(config: dict, w) -> dict:
 
 
 def selection_params(config: dict) -> dict:
-    return {"ks": analysis_cfg(config, "selection", "ks"), "trials": analysis_cfg(config, "selection", "trials", default=100),
+    return {"ks": analysis_cfg(config, "selection", "ks"),
+            "trials": analysis_cfg(config, "selection", "trials", default=100),
             "seed": analysis_cfg(config, "selection", "seed", default=0)}
 
 
@@ -313,7 +314,8 @@ def matched_params(config: dict, w) -> dict:
 
 def allocate_params(config: dict, w) -> dict:
     return {"models": allocate_models(config, _w(w, "dataset")), "cost": allocate_cost(config),
-            "bins": analysis_cfg(config, "allocate", "bins", default=5), "budgets": analysis_cfg(config, "allocate", "budgets")}
+            "bins": analysis_cfg(config, "allocate", "bins", default=5),
+            "budgets": analysis_cfg(config, "allocate", "budgets")}
 
 
 def backtest_params(config: dict) -> dict:

@@ -281,7 +281,8 @@ def fig_allocate(frontier: pd.DataFrame, path, title: str) -> None:
 
 
 def write_report(dataset: str, models: list, coverage: dict, fits: dict, forecasts: dict, flops: dict, costs: dict,
-                 selection: dict, selection_gap: dict, allocate: str | None, families: dict, notes: list, out: dict) -> None:
+                 selection: dict, selection_gap: dict, allocate: str | None, families: dict, notes: list,
+                 out: dict) -> None:
     """The report_dataset rule: one dataset's figures and tables from the analysis CSVs (workflow/rules/report.smk).
 
     coverage … selection_gap: model → that stage's CSV; allocate: the dataset's allocation table or None;
