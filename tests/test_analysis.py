@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from infscale import analysis
+from infscale import allocate, cost, fit, flops, matched, selection
 from infscale.coverage import write_coverage
 
 from analysis_synth import write_workspace
@@ -25,32 +25,32 @@ def test_chain_coverage_fit_flops_cost(ws):
     assert len(cov) == 64 and (cov["ci_low"] <= cov["coverage"] + 1e-12).all()
     pp = pd.read_csv(a / "pp.csv")
     assert pp["n"].eq(64).all() and len(pp) == 30
-    fits = analysis.run_fit(a / "cov.csv", a / "fit.csv")
+    fits = fit.fit_all(cov["k"].to_numpy(), cov["coverage"].to_numpy())
     assert set(fits["method"]) == {"curve_fit", "log_space"} and (fits["b"] < 0).all()
-    fl = analysis.run_flops(m, a / "cov.csv", {}, root / "configs/small/config.json", a / "fl.csv", a / "flp.csv")
+    fl = flops.run(m, a / "cov.csv", {}, root / "configs/small/config.json", a / "fl.csv", a / "flp.csv")
     assert fl["n_params"].iloc[0] == 134_515_008
     # the one shape key: given outright it needs no config.json; n_params alone overrides the file's count
-    given = analysis.run_flops(m, a / "cov.csv", {"n_params": 1e8, "n_layers": 30, "d_model": 576}, None,
+    given = flops.run(m, a / "cov.csv", {"n_params": 1e8, "n_layers": 30, "d_model": 576}, None,
                                a / "fl2.csv", a / "flp2.csv")
     assert (given["n_params"].iloc[0], given["n_layers"].iloc[0]) == (1e8, 30)
-    over = analysis.run_flops(m, a / "cov.csv", {"n_params": 1e8}, root / "configs/small/config.json",
+    over = flops.run(m, a / "cov.csv", {"n_params": 1e8}, root / "configs/small/config.json",
                               a / "fl3.csv", a / "flp3.csv")
     assert over["flops_v3"].to_numpy() == pytest.approx(given["flops_v3"].to_numpy())
     with pytest.raises(ValueError, match="models.<model>.shape"):
-        analysis.run_flops(m, a / "cov.csv", {}, None, a / "fl4.csv", a / "flp4.csv")
+        flops.run(m, a / "cov.csv", {}, None, a / "fl4.csv", a / "flp4.csv")
     assert not (a / "fl4.csv").exists()
     assert np.all(np.diff(fl["flops_v3"]) > 0) and (fl["flops_v1"] > 0).all()
-    co = analysis.run_cost(m, a / "cov.csv", cfg["models"]["small"]["price"], a / "co.csv", a / "cop.csv")
+    co = cost.run(m, a / "cov.csv", cfg["models"]["small"]["price"], a / "co.csv", a / "cop.csv")
     assert co["dollars"].iloc[1] == pytest.approx(2 * co["dollars"].iloc[0])
     with pytest.raises(ValueError, match="price"):
-        analysis.run_cost(m, a / "cov.csv", {}, a / "x.csv", a / "y.csv")
+        cost.run(m, a / "cov.csv", {}, a / "x.csv", a / "y.csv")
     assert not (a / "x.csv").exists()
 
 
 def test_selection_and_allocate(ws):
     root, _ = ws
     a = root / "results/analysis"
-    sel = analysis.run_selection(root / "results/merged/small/toy.parquet", a / "sel.csv", [1, 8], trials=10,
+    sel = selection.run(root / "results/merged/small/toy.parquet", a / "sel.csv", [1, 8], trials=10,
                                  out_gap=a / "gap.csv", out_verifiers=a / "ver.csv")
     assert {"majority", "oracle", "best_of_n", "weighted"} == set(sel["method"])
     gap = pd.read_csv(a / "gap.csv")
@@ -63,14 +63,14 @@ def test_selection_and_allocate(ws):
     costs = {}
     for m in merged:
         write_coverage(merged[m], a / f"c_{m}.csv", a / f"p_{m}.csv", a / f"c_{m}.png", m, n_boot=50)
-        analysis.run_flops(merged[m], a / f"c_{m}.csv", {}, root / f"configs/{m}/config.json", a / f"f_{m}.csv",
+        flops.run(merged[m], a / f"c_{m}.csv", {}, root / f"configs/{m}/config.json", a / f"f_{m}.csv",
                            a / f"fp_{m}.csv")
         costs[m] = a / f"fp_{m}.csv"
-    t = analysis.run_allocate(merged, costs, a / "alloc.csv", n_bins=3)
+    t = allocate.run(merged, costs, a / "alloc.csv", n_bins=3)
     alloc = t[t.strategy == "allocated"].set_index("budget")["solved"]
     for _, r in t[t.strategy != "allocated"].iterrows():
         assert alloc.loc[r["budget"]] >= r["solved"] - 1e-6
-    mt = analysis.run_matched({m: a / f"p_{m}.csv" for m in merged}, {m: a / f"fp_{m}.csv" for m in merged}, {},
+    mt = matched.run({m: a / f"p_{m}.csv" for m in merged}, {m: a / f"fp_{m}.csv" for m in merged}, {},
                               a / "matched.csv", a / "matched.png", "tiny on toy")
     assert list(pd.read_csv(a / "matched.csv").columns[:6]) == ["unit", "budget", "model", "coverage", "winner",
                                                                  "models_at_budget"]
@@ -84,5 +84,3 @@ def test_bad_merged_is_one_clear_error(tmp_path):
     with pytest.raises(Exception, match="missing column"):
         write_coverage(tmp_path / "m.parquet", tmp_path / "c.csv", tmp_path / "p.csv", tmp_path / "c.png", "t")
     assert not (tmp_path / "c.csv").exists()
-    assert analysis.main(["fit", str(tmp_path / "missing.csv"), str(tmp_path / "f.csv")]) == 1
-    assert analysis.main([]) == 2

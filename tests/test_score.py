@@ -13,8 +13,9 @@ import yaml
 
 from infscale import config as C
 from infscale import io
+from infscale import layout as L
 from infscale import score as S
-from infscale.analysis import run_selection
+from infscale.selection import run as run_selection
 from workflow_helpers import ROOT, copy_workflow, planned_outputs, send_json, snakemake, write_config
 
 # Step texts and the P(Yes) the local judge server gives the last step (by the word in it).
@@ -92,10 +93,10 @@ def test_schema_closes_the_score_section():
 
 def test_selection_reads_the_scored_table_only_when_scoring_is_configured():
     cfg = {"datasets": {"math": {"domain": "math"}, "code": {"domain": "code"}}}
-    assert S.selection_input(cfg, "m", "math") == "results/merged/m/math.parquet"
+    assert L.selection_input(cfg, "m", "math") == "results/merged/m/math.parquet"
     cfg["score"] = {"verifiers": {"judge": {"kind": "judge"}}}
-    assert S.selection_input(cfg, "m", "math") == "results/scored/m/math.parquet"
-    assert S.selection_input(cfg, "m", "code") == "results/merged/m/code.parquet"
+    assert L.selection_input(cfg, "m", "math") == "results/scored/m/math.parquet"
+    assert L.selection_input(cfg, "m", "code") == "results/merged/m/code.parquet"
 
 
 # step scores per sample: the worded steps, then the boxed answer (no word: P(Yes) 0.5)

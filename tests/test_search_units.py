@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from infscale import config as C
-from infscale.search import run as R
+from infscale import layout as L
 from infscale.search.prm import aggregate, split_steps
 from infscale.search.strategies import select, select_hierarchical, width_for
 from conftest import ROOT
@@ -64,9 +64,9 @@ def test_beam_width():
 def test_demo_and_paper_configs_have_a_valid_search_plan():
     demo = C.load(ROOT / "config" / "demo.yaml")
     paper = C.load(ROOT / "config" / "config.yaml")
-    assert R.pairs(demo) == [("smollm2-135m", "gsm8k")]
+    assert L.search_pairs(demo) == [("smollm2-135m", "gsm8k")]
     assert max(paper["search"]["budgets"]) == 256 and paper["search"]["prm"]["kind"] == "pooling"
-    job = R.strategy_job(demo, "smollm2-135m", "gsm8k", "beam_sqrt")
+    job = L.strategy_job(demo, "smollm2-135m", "gsm8k", "beam_sqrt")
     assert job["spec"] == {"kind": "beam", "width": "sqrt"} and job["budgets"] == [1, 2, 4]
     assert job["step_cfg"]["separator"] == "\n\n" and job["prm_cfg"]["aggregation"] == "last"
 

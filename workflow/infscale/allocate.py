@@ -97,3 +97,42 @@ def frontier(curves: pd.DataFrame, unit_cost: pd.DataFrame, budgets) -> pd.DataF
                          "cost": float(per_k.loc[best, "cost"]) if best is not None else 0.0,
                          "plan": json.dumps({"k": int(best) if best is not None else 0})})
     return pd.DataFrame(rows)
+
+
+def run(merged_paths: dict, problem_cost_csvs: dict, out_csv, cost_column: str = "flops_v3", n_bins: int = 5,
+        budgets=None, ks=None) -> pd.DataFrame:
+    """The allocate rule: compute-optimal allocation over models × difficulty bins for one dataset.
+
+    cost_column: analysis.allocate.cost (flops_v3, flops_v1 or dollars, i.e. dollars_per_attempt).
+    problem_cost_csvs: model → per-problem cost table (flops `.problems.csv` with prefill_v3/decode_v3, or cost
+    `.problems.csv` with dollars_per_attempt). Bins come from pass@1 over all models' samples pooled.
+    """
+    from . import io
+
+    cost_column = {"dollars": "dollars_per_attempt"}.get(cost_column, cost_column)  # analysis.allocate.cost
+    merged = {m: io.read_merged(p) for m, p in merged_paths.items()}
+    pooled = pd.concat([d[["problem_id", "sample_index", "correct"]] for d in merged.values()], ignore_index=True)
+    bins = difficulty_bins(pooled, n_bins)
+    nmin = min(int(d.groupby("problem_id").size().min()) for d in merged.values())
+    ks = ks or sorted(set(int(2 ** i) for i in range(int(np.log2(nmin)) + 1)) | {nmin})
+    curves, unit = [], []
+    for m, d in merged.items():
+        curves.append(bin_curves(d, bins, ks).assign(model=m))
+        pc = pd.read_csv(problem_cost_csvs[m], dtype={"problem_id": str}).set_index("problem_id")
+        pc["bin"] = bins.reindex(pc.index).to_numpy()
+        if cost_column.startswith("flops"):
+            v = cost_column.split("_")[1]
+            g = pc.groupby("bin").agg(cost=(f"decode_{v}", "mean"), fixed=(f"prefill_{v}", "mean"))
+        else:
+            g = pc.groupby("bin").agg(cost=("dollars_per_attempt", "mean"))
+        unit.append(g.reset_index().assign(model=m))
+    curves, unit = pd.concat(curves, ignore_index=True), pd.concat(unit, ignore_index=True)
+    if budgets is None:
+        opts = _options(curves, unit)
+        lo = opts.groupby("bin")["total_cost"].min().min()
+        hi = opts.groupby("bin")["total_cost"].max().sum()
+        budgets = np.logspace(np.log10(lo), np.log10(hi), 12)
+    t = frontier(curves, unit, budgets)
+    t["cost_column"] = cost_column
+    io.write_csv(t, out_csv)
+    return t

@@ -288,9 +288,11 @@ def checkpoint(config: dict, model: str) -> str | None:
 
 
 def checkpoint_dir(config: dict, model: str) -> str | None:
-    """results/models/{checkpoint}: the converted HF checkpoint of a GGUF model (None for other sources)."""
+    """layout.CHECKPOINT: the converted HF checkpoint of a GGUF model (None for other sources)."""
+    from .layout import CHECKPOINT
+
     name = checkpoint(config, model)
-    return f"results/models/{name}" if name else None
+    return CHECKPOINT.format(checkpoint=name) if name else None
 
 
 # ---- model shape, family and price: the one home of `models.<m>.shape` (compute plan and FLOPs rules) -------

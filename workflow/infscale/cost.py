@@ -55,3 +55,17 @@ def table1(rows: pd.DataFrame) -> pd.DataFrame:
     out["dollars_per_solved"] = out["total_dollars"] / (out["solved"] * out["problems"])
     return out
 
+
+
+def run(merged_path, curve_csv, price: dict, out_curve, out_problems) -> pd.DataFrame:
+    """The cost rule: coverage vs dollars from the model's price and the real token counts, and the per-problem
+    dollars-per-attempt table."""
+    from . import io
+
+    pa = attempt_cost(io.read_merged(merged_path), price)
+    curve = pd.read_csv(curve_csv)
+    out = coverage_vs_cost(curve, pa)
+    out["problems"] = curve["problems"] if "problems" in curve else len(pa)
+    io.write_csv(out, out_curve)
+    io.write_csv(pa, out_problems)
+    return out

@@ -8,6 +8,7 @@ completions of the same problem (after whitespace normalisation) are kept once.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pandas as pd
 
 from . import io
 from .contracts import require_columns
+
+log = logging.getLogger(__name__)
 
 
 def _norm(text: str) -> str:
@@ -61,8 +64,11 @@ def to_chat_jsonl(pairs: pd.DataFrame, model: str, dataset: str, path: str | Pat
 
 def export(problems_path, sample_paths, merged_path, out_path, model: str, dataset: str,
            max_per_problem: int | None = None, system: str | None = None) -> int:
+    """The export rule: every verified-correct sample as one chat-format JSONL line (analysis.export)."""
     problems = io.read_parquet(problems_path, columns=["problem_id", "question"])
     samples = pd.concat([io.read_parquet(p, columns=["problem_id", "sample_index", "text"]) for p in sample_paths],
                         ignore_index=True)
     merged = io.read_parquet(merged_path, columns=["problem_id", "sample_index", "correct"])
-    return to_chat_jsonl(correct_pairs(problems, samples, merged, max_per_problem), model, dataset, out_path, system)
+    n = to_chat_jsonl(correct_pairs(problems, samples, merged, max_per_problem), model, dataset, out_path, system)
+    log.info("exported %d verified-correct samples", n)
+    return n

@@ -178,3 +178,17 @@ def coverage_vs_flops(curve: "_pd.DataFrame", pf: "_pd.DataFrame") -> "_pd.DataF
     out["flops_v3"] = flops_at_k(pf, out["k"], "v3")
     out["flops_v1"] = flops_at_k(pf, out["k"], "v1")
     return out
+
+
+def run(merged_path, curve_csv, shape: dict, model_config, out_curve, out_problems) -> "_pd.DataFrame":
+    """The flops rule: coverage vs FLOPs (v3 and v1) from the model's shape (models.<m>.shape, or the HF
+    config.json it points to: resolve_shape) and the real token counts, and the per-problem FLOPs table."""
+    from . import io
+
+    shp = resolve_shape(shape, model_config)
+    pf = problem_flops(io.read_merged(merged_path), shp)
+    curve = coverage_vs_flops(_pd.read_csv(curve_csv), pf)
+    curve["n_params"], curve["n_layers"], curve["d_model"] = shp.n_params, shp.n_layers, shp.d_model
+    io.write_csv(curve, out_curve)
+    io.write_csv(pf, out_problems)
+    return curve

@@ -67,6 +67,20 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> p
         raise ContractError(f"{path}: not a readable parquet file ({msg})") from None
 
 
+MERGED_NEEDED = ["problem_id", "sample_index", "correct"]
+
+
+def read_merged(path: str | os.PathLike, needed: list[str] = MERGED_NEEDED) -> pd.DataFrame:
+    """A merged table (contracts.MERGED_COLUMNS) that an analysis stage reads: `needed` present, at least one row."""
+    from .contracts import require_columns
+
+    df = read_parquet(path)
+    require_columns(df, needed, f"merged table {path}")
+    if df.empty:
+        raise ValueError(f"merged table {path} has no rows")
+    return df
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     with atomic_path(path, ".csv") as tmp:
         df.to_csv(tmp, index=False)

@@ -103,3 +103,28 @@ def compare(counts: dict, lines: dict, budgets: dict | None = None, num: int = D
 def winners(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (unit, budget): the winner and how many models had a value there."""
     return table.drop_duplicates(["unit", "budget"])[["unit", "budget", "winner", "models_at_budget"]]
+
+
+def run(counts_csvs: dict, flops_csvs: dict, cost_csvs: dict, out_csv, out_png=None, title: str = "",
+        budgets: dict | None = None, num: int = DEFAULT_POINTS, dataset_models=None) -> pd.DataFrame:
+    """The matched rule: FLOPs- and dollar-matched comparison of one family on one task.
+
+    counts_csvs: model → per-problem n/c table (the coverage stage's results/analysis/problems/…);
+    flops_csvs / cost_csvs: model → the flops / cost stage's per-problem table (.problems.csv);
+    dataset_models: every model run on the task, so the figure colours each model as the report page does."""
+    from . import cost, flops, io
+    from .contracts import require_columns
+
+    counts = {}
+    for m, p in counts_csvs.items():
+        t = pd.read_csv(p)
+        require_columns(t, ["n", "c"], f"problem table {p}")
+        counts[m] = (t["n"].to_numpy(), t["c"].to_numpy())
+    lines = {"flops": {m: flops.flops_line(pd.read_csv(p), "v3") for m, p in flops_csvs.items()},
+             "dollars": {m: cost.dollar_line(pd.read_csv(p)) for m, p in cost_csvs.items()}}
+    t = compare(counts, lines, budgets=budgets, num=num)
+    io.write_csv(t, out_csv)
+    if out_png is not None:
+        from .report import fig_matched
+        fig_matched(t, out_png, title, dataset_models)
+    return t

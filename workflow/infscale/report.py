@@ -132,11 +132,6 @@ def fig_measures(curves: pd.DataFrame, path, title: str, models=None) -> None:
     io.write_png(fig, path)
 
 
-def _notes(params) -> list[str]:
-    """One line per model left out of the FLOPs and cost figures for want of token counts (release.tokens_reason)."""
-    return list(getattr(params, "notes", None) or [])
-
-
 def _footnote(fig, notes: list[str]) -> None:
     if notes:
         fig.supxlabel("\n".join(notes), fontsize=6)
@@ -285,27 +280,28 @@ def fig_allocate(frontier: pd.DataFrame, path, title: str) -> None:
     io.write_png(fig, path)
 
 
-def run_report(input, output, params) -> None:
-    """Build one dataset's figures and tables from the analysis CSVs (see workflow/rules/report.smk)."""
-    ds = params.dataset
-    cov = _read(dict(zip(params.models, input.coverage)))
-    fits = _read(dict(zip(params.models, input.fits)))
-    forecasts = _read(dict(zip(params.models, input.forecasts))) if hasattr(input, "forecasts") else None
-    fl = _read(dict(zip(params.flops_models, input.flops)))
-    co = _read(dict(zip(params.cost_models, input.costs)))
-    sel = _read(dict(zip(params.selection_models, input.selection)))
-    alloc = pd.read_csv(input.allocate[0]) if len(input.allocate) else pd.DataFrame()
-    models = list(params.models)  # every figure colours a model by its place among these
-    fig_coverage(cov, fits, output.coverage_png, f"coverage on {ds}", forecasts, models)
-    fig_flops(fl, dict(params.families), output.flops_png, f"coverage vs FLOPs on {ds}", _notes(params), models)
-    fig_measures(cov, output.measures_png, ds, models)
+def write_report(dataset: str, models: list, coverage: dict, fits: dict, forecasts: dict, flops: dict, costs: dict,
+                 selection: dict, selection_gap: dict, allocate: str | None, families: dict, notes: list,
+                 out: dict) -> None:
+    """The report_dataset rule: one dataset's figures and tables from the analysis CSVs (workflow/rules/report.smk).
+
+    coverage … selection_gap: model → that stage's CSV; allocate: the dataset's allocation table or None;
+    models: every model on the dataset (each figure colours a model by its place among these); notes: one line per
+    model left out of the FLOPs and cost figures (release.tokens_reason); out: the rule's named outputs."""
+    ds = dataset
+    cov, fits, forecasts = _read(coverage), _read(fits), _read(forecasts)
+    fl, co, sel = _read(flops), _read(costs), _read(selection)
+    alloc = pd.read_csv(allocate) if allocate else pd.DataFrame()
+    models, notes = list(models), list(notes or [])
+    fig_coverage(cov, fits, out["coverage_png"], f"coverage on {ds}", forecasts, models)
+    fig_flops(fl, dict(families), out["flops_png"], f"coverage vs FLOPs on {ds}", notes, models)
+    fig_measures(cov, out["measures_png"], ds, models)
     cm = cost_matched(co)
-    fig_cost(cm, output.cost_png, f"cost-matched coverage on {ds}", _notes(params), models)
-    fig_selection(sel, output.selection_png, f"selection on {ds}")
-    fig_gap(_read(dict(zip(params.selection_models, input.selection_gap))), output.gap_png,
-            f"generation-verification gap on {ds}")
-    fig_allocate(alloc, output.allocate_png, f"compute-optimal allocation on {ds}")
+    fig_cost(cm, out["cost_png"], f"cost-matched coverage on {ds}", notes, models)
+    fig_selection(sel, out["selection_png"], f"selection on {ds}")
+    fig_gap(_read(selection_gap), out["gap_png"], f"generation-verification gap on {ds}")
+    fig_allocate(alloc, out["allocate_png"], f"compute-optimal allocation on {ds}")
     keep = cov[cov["k"].isin(np.unique(np.r_[2 ** np.arange(0, 15), cov["k"].max()]))] if len(cov) else cov
-    io.write_csv(keep, output.coverage_table)
-    io.write_csv(fits, output.fit_table)
-    io.write_csv(cm, output.cost_table)
+    io.write_csv(keep, out["coverage_table"])
+    io.write_csv(fits, out["fit_table"])
+    io.write_csv(cm, out["cost_table"])

@@ -13,8 +13,8 @@ Config `score.verifiers: {<name>: {kind, aggregation, ...}}` (off when absent; c
 A solution is split into steps at `separator` (default "\\n\\n") and its step scores aggregated by `aggregation`
 (last, min, prod = the product, mean; search.prm.aggregate). Samples without steps (empty text) get NaN.
 
-Output: `SCORED` = the merged table (contracts.MERGED_COLUMNS, unchanged) plus one float column per verifier. When
-scoring is configured, the selection rule reads it instead of the merged table (`selection_input`).
+Output: layout.SCORED = the merged table (contracts.MERGED_COLUMNS, unchanged) plus one float column per verifier. When
+scoring is configured, the selection rule reads it instead of the merged table (layout.selection_input).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from .contracts import require_columns
 
 log = logging.getLogger(__name__)
 
-SCORED = "results/scored/{model}/{dataset}.parquet"
-MERGED = "results/merged/{model}/{dataset}.parquet"
 KINDS = ("judge", "pooling", "openai")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -51,11 +49,6 @@ def verifiers(config: dict) -> dict[str, dict]:
 def enabled(config: dict, dataset: str) -> bool:
     """Scoring runs for the datasets selection runs on (math) when any verifier is configured."""
     return bool(verifiers(config)) and config["datasets"][dataset].get("domain") == "math"
-
-
-def selection_input(config: dict, model: str, dataset: str) -> str:
-    """The table the selection rule reads: the scored merged table when scoring is configured, else the merged one."""
-    return (SCORED if enabled(config, dataset) else MERGED).format(model=model, dataset=dataset)
 
 
 def gpus(config: dict, model: str) -> int:

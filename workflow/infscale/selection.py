@@ -129,3 +129,23 @@ def gap_table(curve: pd.DataFrame) -> pd.DataFrame:
     wide["best_selector"] = wide[sel].idxmax(axis=1) if sel else ""
     wide["gap"] = wide["coverage"] - (wide[sel].max(axis=1) if sel else 0.0)
     return wide.reset_index().rename_axis(columns=None)
+
+
+def run(merged_path, out_csv, ks=None, trials: int = 100, seed: int = 0, out_gap=None,
+        out_verifiers=None) -> pd.DataFrame:
+    """The selection rule: the selection curve (selection_curve); optionally the generation–verification gap table
+    and each reward column's TPR / FPR / AUROC against the verdicts (ensemble.verifier_metrics)."""
+    from . import io
+    from .coverage import log_ks
+
+    m = io.read_merged(merged_path)
+    require_columns(m, ["extracted"], f"merged table {merged_path}")
+    nmin = int(m.groupby("problem_id").size().min())
+    ks = [k for k in (ks or log_ks(nmin, 12).tolist()) if k <= nmin]
+    t = selection_curve(m, ks, trials=trials, seed=seed)
+    if out_gap is not None:
+        io.write_csv(gap_table(t), out_gap)
+    if out_verifiers is not None:
+        io.write_csv(ensemble.verifier_metrics(m, reward_columns(m)), out_verifiers)
+    io.write_csv(t, out_csv)
+    return t

@@ -2,11 +2,11 @@
 # samples stopping solved problems would have spent for the same coverage as uniform sampling.
 rule adaptive:
     input:
-        "results/merged/{model}/{dataset}.parquet",
+        layout.MERGED,
     output:
-        "results/analysis/adaptive/{model}/{dataset}.csv",
+        layout.ADAPTIVE_SIM,
     params:
-        solved=_acfg("adaptive", "solved", default=[1]),
+        **layout.adaptive_params(config),
     log:
         "results/logs/analysis/adaptive/{model}/{dataset}.log",
     conda:
@@ -20,10 +20,10 @@ rule adaptive:
 # at the first empty one, so finished shards are never redone and no shard runs once every problem is done.
 checkpoint adaptive_shard:
     input:
-        problems="results/problems/{dataset}.parquet",
+        problems=layout.PROBLEMS,
         verdicts=earlier_verdicts,
     output:
-        "results/adaptive/{model}/{dataset}/{shard}.csv",
+        layout.ADAPTIVE_PLAN,
     wildcard_constraints:
         model=generated_model_constraint(),  # release pairs are imported whole
     params:

@@ -1,122 +1,117 @@
 # Analysis after the merge (Brown et al. 2024, arXiv 2407.21787; Snell et al. 2024, arXiv 2408.03314).
-# Every rule reads results/merged/{model}/{dataset}.parquet (or an earlier analysis output) and writes under
-# results/analysis/. Per-(model, dataset) params come from that model's and dataset's entries and `analysis:`;
+# Every rule reads the merged table (layout.MERGED) or an earlier analysis output and writes under results/analysis/
+# (paths: infscale.layout). Per-(model, dataset) params come from that model's and dataset's entries and `analysis:`;
 # only the cross-model rules (matched per family, allocate per dataset) list several models. A model's shape for
 # FLOPs is its one key models.<m>.shape (infscale.config.shape_entry), the same the compute plan reads.
-# Needs `infscale_config` (imported by common.smk, which puts workflow/ on sys.path).
+# Needs common.smk (`layout`, `infscale_config` and the lookups).
 rule flops:
     input:
-        merged="results/merged/{model}/{dataset}.parquet",
-        curve="results/analysis/coverage/{model}/{dataset}.csv",
+        merged=layout.MERGED,
+        curve=layout.COVERAGE,
         model_config=model_config_input,
     output:
-        curve="results/analysis/flops/{model}/{dataset}.csv",
-        problems="results/analysis/flops/{model}/{dataset}.problems.csv",
+        curve=layout.FLOPS,
+        problems=layout.FLOPS_PROBLEMS,
     params:
-        shape=lambda w: infscale_config.canonical(infscale_config.shape_entry(config, w.model)),
+        shape=param(layout.flops_params, "shape"),
     log:
         "results/logs/analysis/flops/{model}/{dataset}.log",
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/flops.py"
 
 
 rule cost:
     input:
-        merged="results/merged/{model}/{dataset}.parquet",
-        curve="results/analysis/coverage/{model}/{dataset}.csv",
+        merged=layout.MERGED,
+        curve=layout.COVERAGE,
     output:
-        curve="results/analysis/cost/{model}/{dataset}.csv",
-        problems="results/analysis/cost/{model}/{dataset}.problems.csv",
+        curve=layout.COST,
+        problems=layout.COST_PROBLEMS,
     params:
-        price=lambda w: infscale_config.canonical(config["models"][w.model].get("price", {})),
+        price=param(layout.cost_params, "price"),
     log:
         "results/logs/analysis/cost/{model}/{dataset}.log",
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/cost.py"
 
 
 rule selection:
     input:
         # the merged table, or with `score.verifiers` the scored one (reward_<verifier> columns; score.smk)
-        lambda w: infscale_score.selection_input(config, w.model, w.dataset),
+        selection_input,
     output:
-        curve="results/analysis/selection/{model}/{dataset}.csv",
-        gap="results/analysis/selection_gap/{model}/{dataset}.csv",
-        verifiers="results/analysis/verifiers/{model}/{dataset}.csv",
+        curve=layout.SELECTION,
+        gap=layout.SELECTION_GAP,
+        verifiers=layout.VERIFIERS,
     params:
-        ks=_acfg("selection", "ks"),
-        trials=_acfg("selection", "trials", default=100),
-        seed=_acfg("selection", "seed", default=0),
+        **layout.selection_params(config),
     log:
         "results/logs/analysis/selection/{model}/{dataset}.log",
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/selection.py"
 
 
 rule export:
     input:
-        problems="results/problems/{dataset}.parquet",
-        samples=shard_files("samples"),
-        merged="results/merged/{model}/{dataset}.parquet",
+        problems=layout.PROBLEMS,
+        samples=shard_files(layout.SAMPLES),
+        merged=layout.MERGED,
     output:
-        "results/analysis/export/{model}/{dataset}.jsonl",
+        layout.EXPORT,
     params:
-        max_per_problem=_acfg("export", "max_per_problem"),
-        system=_acfg("export", "system"),
+        **layout.export_params(config),
     log:
         "results/logs/analysis/export/{model}/{dataset}.log",
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/export.py"
 
 
 rule matched:
     input:
         unpack(matched_inputs),
     output:
-        table="results/analysis/matched/{family}/{dataset}.csv",
+        table=layout.MATCHED,
         plot=report(
-            "results/analysis/matched/{family}/{dataset}.png",
+            layout.MATCHED_PNG,
             caption="../report/matched.rst",
             category="Compute-matched",
             labels={"family": "{family}", "dataset": "{dataset}"},
         ),
     params:
-        models=matched_models,
-        flops_models=lambda w: matched_models(w, "flops"),
-        cost_models=lambda w: matched_models(w, "price"),
-        title=lambda w: f"{w.family} on {w.dataset}",
-        dataset_models=lambda w: models_on(w.dataset),  # the report page's colour order (report.model_colours)
+        models=param(layout.matched_params, "models"),
+        flops_models=param(layout.matched_params, "flops_models"),
+        cost_models=param(layout.matched_params, "cost_models"),
+        title=param(layout.matched_params, "title"),
+        dataset_models=param(layout.matched_params, "dataset_models"),  # colour order (report.model_colours)
     log:
         "results/logs/analysis/matched/{family}/{dataset}.log",
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/matched.py"
 
 
 rule allocate:
     input:
-        merged=lambda w: [f"results/merged/{m}/{w.dataset}.parquet" for m in _allocate_models(w.dataset)],
-        costs=lambda w: [f"results/analysis/{'cost' if _allocate_cost() == 'dollars' else 'flops'}/{m}/"
-                         f"{w.dataset}.problems.csv" for m in _allocate_models(w.dataset)],
+        unpack(allocate_inputs),
     output:
-        "results/analysis/allocate/{dataset}.csv",
+        layout.ALLOCATE,
     params:
-        models=lambda w: _allocate_models(w.dataset),
-        cost=_allocate_cost(),
-        bins=_acfg("allocate", "bins", default=5),
-        budgets=_acfg("allocate", "budgets"),
+        models=param(layout.allocate_params, "models"),
+        cost=param(layout.allocate_params, "cost"),
+        bins=param(layout.allocate_params, "bins"),
+        budgets=param(layout.allocate_params, "budgets"),
     log:
         "results/logs/analysis/allocate/{dataset}.log",
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/analysis.py"
+        "../scripts/allocate.py"

@@ -3,17 +3,17 @@
 # (n, c) table.
 rule backtest:
     input:
-        problems="results/analysis/problems/{model}/{dataset}.csv",
+        problems=layout.PROBLEM_COUNTS,
     output:
-        table="results/analysis/backtest/{model}/{dataset}.csv",
+        table=layout.BACKTEST,
         plot=report(
-            "results/analysis/backtest/{model}/{dataset}.png",
+            layout.BACKTEST_PNG,
             caption="../report/backtest.rst",
             category="Backtest",
             labels={"model": "{model}", "dataset": "{dataset}"},
         ),
     params:
-        backtest=_acfg("backtest", default={}),
+        **layout.backtest_params(config),
     log:
         "results/logs/analysis/backtest/{model}/{dataset}.log",
     conda:

@@ -1,9 +1,8 @@
-# Config validation, wildcard constraints and the lookups every rule uses. Each lookup reads only the job's
-# own model and dataset entries, so adding a model or dataset never changes an existing job's params.
-import re
-from pathlib import Path
-
+# Config validation, wildcard constraints, and one-line adapters from Snakemake (`config`, a job's wildcards,
+# checkpoints) to infscale.layout, which holds every path template, input lookup and target list (tested without
+# Snakemake in tests/test_layout.py). Rules spell paths as layout.<KIND> (e.g. layout.MERGED).
 from infscale import config as infscale_config  # installed by `make deps` (pyproject.toml)
+from infscale import layout
 from infscale import release as infscale_release
 
 try:
@@ -21,261 +20,56 @@ wildcard_constraints:
     shard=r"\d+",
 
 
-# ---- released samples (workflow/rules/release.smk) ----
-# A (model, dataset) pair with models.<m>.releases.<d> takes its samples, verdicts and merged table from
-# import_release; generate_shard, verify_shard and merge_shards must not also claim them. Both sides get a model
-# constraint whose lookahead reads the rest of the path (…/{model}/{dataset}[/{shard}].parquet), so each output
-# has exactly one producer.
-def _release_lookahead():
-    by_model = {}
-    for m, d in infscale_release.release_pairs(config):
-        by_model.setdefault(m, []).append(re.escape(d))
-    return {m: "(?:" + "|".join(ds) + r")(?:/\d+)?\.parquet$" for m, ds in by_model.items()}
+# ---- released samples (release.smk) ----
+def release_model_constraint(): return layout.release_model_constraint(config)
+def generated_model_constraint(): return layout.generated_model_constraint(config)
+def release_shard_files(template): return layout.release_shard_files(config, template)
+def release_inputs(w): return layout.release_inputs(config, w)
+def release_targets(): return layout.release_targets(config)
 
 
-def release_model_constraint():
-    """Model names (with their dataset) that import_release produces; matches nothing without releases."""
-    alts = [f"{re.escape(m)}(?=/{tail})" for m, tail in _release_lookahead().items()]
-    return "(?:" + "|".join(alts) + ")" if alts else "(?!)"
+# ---- generation, verification, merge ----
+def dataset_files(w): return layout.dataset_files(config, w)
+def model_checkpoint(w): return layout.model_checkpoint(config, w)
+def adaptive_plan(w): return layout.adaptive_plan(config, w)
+def earlier_verdicts(w): return layout.earlier_verdicts(w)
+def coverage_targets(): return layout.coverage_targets(config)
 
 
-def generated_model_constraint():
-    """Every model name, except a release pair's (its files come from import_release)."""
-    alts = [f"{re.escape(m)}/{tail}" for m, tail in _release_lookahead().items()]
-    guard = "(?!(?:" + "|".join(alts) + "))" if alts else ""
-    return guard + r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+def shard_list(w):
+    """layout.shard_list, each adaptive plan made first by the adaptive_shard checkpoint (adaptive.smk)."""
+    return layout.shard_list(config, w, lambda s: checkpoints.adaptive_shard.get(
+        model=w.model, dataset=w.dataset, shard=s).output[0])
 
 
-def release_shards():
-    return infscale_release.release_shards(config)
+def shard_files(template):
+    return lambda w: layout.shard_paths(template, w, shard_list(w))
 
 
-def release_inputs(wildcards):
-    """The problems table (id join, prompts for token counts, reverify) and a local release's files."""
-    spec = infscale_release.release_spec(config, wildcards.model, wildcards.dataset)
-    return {"problems": f"results/problems/{wildcards.dataset}.parquet",
-            "release": [spec["path"]] if "path" in spec else []}
+# ---- analysis and report (analysis.smk, fit.smk, report.smk, …) ----
+def param(lookup, key):
+    """A rule param from a layout.<rule>_params lookup of (config, wildcards)."""
+    return lambda w: lookup(config, w)[key]
 
 
-def token_notes(dataset):
-    return [r for m in models_on(dataset) if (r := infscale_release.tokens_reason(config, m, dataset))]
+def model_config_input(w): return layout.model_config_input(config, w)
+def matched_inputs(w): return layout.matched_inputs(config, w)
+def allocate_inputs(w): return layout.allocate_inputs(config, w)
+def selection_input(w): return layout.selection_input(config, w.model, w.dataset)
+def report_inputs(w): return layout.report_inputs(config, w)
+def analysis_targets(): return layout.analysis_targets(config)
+def backtest_targets(): return layout.backtest_targets(config)
+def adaptive_targets(): return layout.adaptive_targets(config)
+def report_targets(): return layout.report_targets(config)
 
 
-def release_targets():
-    return [f"results/analysis/agreement/{m}/{d}.{ext}" for m, d in infscale_release.reverify_pairs(config)
-            for ext in ("csv", "disagree.csv")]
+# ---- paper comparison (paper.smk) ----
+def paper_inputs(w): return layout.paper_inputs(config, w)
+def paper_targets(): return layout.paper_targets(config)
 
 
-def dataset_files(wildcards):
-    """Local source files of a dataset (so editing them reruns its jobs); Hub sources have none."""
-    spec = config["datasets"][wildcards.dataset]
-    files = [spec["source"]["path"]] if "path" in spec["source"] else []
-    fewshot = spec.get("prompt", {}).get("fewshot", {}).get("source", {})
-    if "path" in fewshot:
-        files.append(fewshot["path"])
-    return files
-
-
-def model_checkpoint(wildcards):
-    """The converted checkpoint directory a GGUF model needs; nothing for Hub ids and local HF dirs."""
-    path = infscale_config.checkpoint_dir(config, wildcards.model)
-    return [path] if path else []
-
-
-def shard_list(wildcards):
-    """The shards of a model × dataset: all K/S, or under a live adaptive policy (datasets.<d>.adaptive) the ones
-    before the first whose plan, written by the adaptive_shard checkpoint, is empty."""
-    every = infscale_config.shards(config, wildcards.dataset)
-    if not infscale_config.adaptive(config, wildcards.dataset):
-        return every
-    from infscale.adaptive import read_plan
-
-    out = []
-    for s in every:
-        plan = checkpoints.adaptive_shard.get(model=wildcards.model, dataset=wildcards.dataset, shard=s).output[0]
-        if read_plan(plan).empty:
-            break
-        out.append(s)
-    return out
-
-
-def shard_files(kind):
-    def inner(wildcards):
-        return expand(
-            f"results/{kind}/{{model}}/{{dataset}}/{{shard}}.parquet",
-            model=wildcards.model,
-            dataset=wildcards.dataset,
-            shard=shard_list(wildcards),
-        )
-
-    return inner
-
-
-def adaptive_plan(wildcards):
-    """The plan of this shard under a live adaptive policy; nothing when the dataset samples uniformly."""
-    if not infscale_config.adaptive(config, wildcards.dataset):
-        return []
-    return [f"results/adaptive/{wildcards.model}/{wildcards.dataset}/{wildcards.shard}.csv"]
-
-
-def earlier_verdicts(wildcards):
-    """The verdicts of every shard before this one (what the adaptive_shard checkpoint decides from)."""
-    return [f"results/verdicts/{wildcards.model}/{wildcards.dataset}/{s}.parquet" for s in range(int(wildcards.shard))]
-
-
-def coverage_targets():
-    return [
-        f"results/analysis/coverage/{m}/{d}.{ext}"
-        for m, d in infscale_config.pairs(config)
-        for ext in ("csv", "png")
-    ]
-
-
-# ---- analysis and report lookups (workflow/rules/analysis.smk, report.smk) ----
-def _acfg(*keys, default=None):
-    node = config.get("analysis", {})
-    for k in keys:
-        if not isinstance(node, dict) or k not in node:
-            return infscale_config.canonical(default)
-        node = node[k]
-    return infscale_config.canonical(node)
-
-
-def model_config_input(wildcards):
-    """The HF config.json (or checkpoint dir) the FLOPs rule reads the shape from; [] when models.<m>.shape gives
-    it outright or none is known (infscale.config.model_config_json)."""
-    path = infscale_config.model_config_json(config, wildcards.model)
-    return [path] if path else []
-
-
-def models_on(dataset, need=None):
-    """The models run on `dataset`; need="flops" / "price" keeps those with FLOPs / a price."""
-    keep = {
-        None: lambda m: True,
-        "flops": lambda m: infscale_config.has_flops(config, m, dataset),
-        "price": lambda m: infscale_config.has_price(config, m, dataset),
-    }[need]
-    return [m for m, d in infscale_config.pairs(config) if d == dataset and keep(m)]
-
-
-def matched_models(w, need=None):
-    """The family's models on the dataset that the matched comparison places (with FLOPs / a price)."""
-    on = set(models_on(w.dataset, need))
-    return [m for m in infscale_config.family_models(config, w.family, w.dataset) if m in on]
-
-
-def matched_inputs(w):
-    d = w.dataset
-    return {
-        "counts": [f"results/analysis/problems/{m}/{d}.csv" for m in matched_models(w)],
-        "flops": [f"results/analysis/flops/{m}/{d}.problems.csv" for m in matched_models(w, "flops")],
-        "costs": [f"results/analysis/cost/{m}/{d}.problems.csv" for m in matched_models(w, "price")],
-    }
-
-
-def _allocate_cost():
-    return _acfg("allocate", "cost", default="flops_v3")
-
-
-def _allocate_models(dataset):
-    return models_on(dataset, "price" if _allocate_cost() == "dollars" else "flops")
-
-
-def forecast_k_max(dataset):
-    """How far the fit stage forecasts: analysis.forecast.k_max, else the larger of the dataset's K and 10⁴."""
-    return int(_acfg("forecast", "k_max", default=max(infscale_config.samples(config, dataset), 10000)))
-
-
-def analysis_targets():
-    """Every analysis output the config asks for (the lead adds this to rule all)."""
-    out = []
-    datasets = sorted({d for _, d in infscale_config.pairs(config)})
-    for m, d in infscale_config.pairs(config):
-        out += [f"results/analysis/fit/{m}/{d}.csv",
-                f"results/analysis/export/{m}/{d}.jsonl"]
-        if config["datasets"][d]["domain"] == "math":
-            out.append(f"results/analysis/selection/{m}/{d}.csv")
-        if infscale_config.has_flops(config, m, d):
-            out.append(f"results/analysis/flops/{m}/{d}.csv")
-        if infscale_config.has_price(config, m, d):
-            out.append(f"results/analysis/cost/{m}/{d}.csv")
-    for d in datasets:
-        out += [f"results/analysis/matched/{f}/{d}.{ext}" for f in infscale_config.families(config, d) for ext in ("csv", "png")]
-        if _allocate_models(d):
-            out.append(f"results/analysis/allocate/{d}.csv")
-    return out
-
-
-def backtest_targets():
-    """A backtest for every model × dataset with at least 100 samples per problem (so that m = 10 ≤ n/10)."""
-    return [f"results/analysis/backtest/{m}/{d}.csv" for m, d in infscale_config.pairs(config)
-            if infscale_config.samples(config, d) >= 100]
-
-
-def adaptive_targets():
-    """The adaptive-sampling simulation of every model × dataset (infscale.adaptive)."""
-    return [f"results/analysis/adaptive/{m}/{d}.csv" for m, d in infscale_config.pairs(config)]
-
-
-def _report_inputs(w):
-    d = w.dataset
-    return {
-        "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m in models_on(d)],
-        "fits": [f"results/analysis/fit/{m}/{d}.csv" for m in models_on(d)],
-        "forecasts": [f"results/analysis/forecast/{m}/{d}.csv" for m in models_on(d)],
-        "flops": [f"results/analysis/flops/{m}/{d}.csv" for m in models_on(d, "flops")],
-        "costs": [f"results/analysis/cost/{m}/{d}.csv" for m in models_on(d, "price")],
-        "selection": [f"results/analysis/selection/{m}/{d}.csv" for m in _selection_models(d)],
-        "selection_gap": [f"results/analysis/selection_gap/{m}/{d}.csv" for m in _selection_models(d)],
-        "allocate": [f"results/analysis/allocate/{d}.csv"] if _allocate_models(d) else [],
-    }
-
-
-def _selection_models(dataset):
-    return models_on(dataset) if config["datasets"][dataset]["domain"] == "math" else []
-
-
-def report_targets():
-    """The report figures and tables of every dataset (the lead adds this to rule all)."""
-    datasets = sorted({d for _, d in infscale_config.pairs(config)})
-    return [f"results/report/{d}/{f}" for d in datasets
-            for f in ("coverage.png", "measures.png", "flops.png", "cost.png", "selection.png", "gap.png", "allocate.png",
-                      "coverage.csv", "fits.csv", "cost_matched.csv")]
-
-
-# ---- paper comparison (workflow/rules/paper.smk) ----
-def _paper_claims():
-    from infscale import paper
-
-    return paper.load_claims(config["report"]["paper_comparison"])
-
-
-def paper_pairs():
-    """Release subset → [model, dataset] for the subsets the published-values file names."""
-    from infscale import paper
-
-    want = paper.subsets_needed(_paper_claims())
-    return {s: list(md) for s, md in infscale_config.release_subsets(config).items() if s in want}
-
-
-def paper_subsets(kind):
-    """The subsets whose fit / coverage / matched table the comparison reads, in input order."""
-    pairs = paper_pairs()
-    if kind == "matched":
-        return [s for s, (m, d) in pairs.items() if infscale_config.has_flops(config, m, d)]
-    return list(pairs)
-
-
-def paper_inputs(wildcards):
-    pairs = paper_pairs()
-    return {
-        "published": config["report"]["paper_comparison"],
-        "fits": [f"results/analysis/fit/{m}/{d}.csv" for m, d in (pairs[s] for s in paper_subsets("fit"))],
-        "coverage": [f"results/analysis/coverage/{m}/{d}.csv" for m, d in (pairs[s] for s in paper_subsets("coverage"))],
-        "matched": [f"results/analysis/matched/{infscale_config.family(config, m)}/{d}.csv"
-                    for m, d in (pairs[s] for s in paper_subsets("matched"))],
-    }
-
-
-def paper_targets():
-    return ["results/report/paper_comparison.csv"] if config.get("report", {}).get("paper_comparison") else []
+# ---- search (search.smk) ----
+def search_prm_paths(w): return layout.prm_paths(config, w)
+def search_strategy_paths(w): return layout.strategy_paths(config, w)
+def search_larger_paths(w): return layout.larger_paths(config, w)
+def search_targets(): return layout.search_targets(config)

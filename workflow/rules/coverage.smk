@@ -1,19 +1,19 @@
 rule coverage:
     input:
-        "results/merged/{model}/{dataset}.parquet",
+        layout.MERGED,
     output:
-        table="results/analysis/coverage/{model}/{dataset}.csv",
-        problems="results/analysis/problems/{model}/{dataset}.csv",
+        table=layout.COVERAGE,
+        problems=layout.PROBLEM_COUNTS,
         plot=report(
-            "results/analysis/coverage/{model}/{dataset}.png",
+            layout.COVERAGE_PNG,
             caption="../report/coverage.rst",
             category="Coverage",
             labels={"model": "{model}", "dataset": "{dataset}"},
         ),
     params:
-        bootstrap=_acfg("bootstrap", default={}),
-        lenient=lambda wc: infscale_config.lenient_extraction(config, wc.dataset),
-        adaptive=lambda wc: infscale_config.adaptive(config, wc.dataset) is not None,
+        bootstrap=param(layout.coverage_params, "bootstrap"),
+        lenient=param(layout.coverage_params, "lenient"),
+        adaptive=param(layout.coverage_params, "adaptive"),
     log:
         "results/logs/coverage/{model}/{dataset}.log",
     localrule: True

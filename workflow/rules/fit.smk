@@ -3,21 +3,21 @@
 # the per-problem (n, c) table, each forecasting coverage up to k_max.
 rule fit:
     input:
-        curve="results/analysis/coverage/{model}/{dataset}.csv",
-        problems="results/analysis/problems/{model}/{dataset}.csv",
+        curve=layout.COVERAGE,
+        problems=layout.PROBLEM_COUNTS,
     output:
-        fits="results/analysis/fit/{model}/{dataset}.csv",
-        forecast="results/analysis/forecast/{model}/{dataset}.csv",
+        fits=layout.FIT,
+        forecast=layout.FORECAST,
         plot=report(
-            "results/analysis/fit/{model}/{dataset}.png",
+            layout.FIT_PNG,
             caption="../report/fit.rst",
             category="Coverage",
             subcategory="fits and forecasts",
             labels={"model": "{model}", "dataset": "{dataset}"},
         ),
     params:
-        k_max=lambda w: forecast_k_max(w.dataset),
-        forecast=_acfg("forecast", default={}),
+        k_max=param(layout.fit_params, "k_max"),
+        forecast=param(layout.fit_params, "forecast"),
     log:
         "results/logs/analysis/fit/{model}/{dataset}.log",
     conda:

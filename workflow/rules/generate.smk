@@ -1,10 +1,10 @@
 rule generate_shard:
     input:
-        problems="results/problems/{dataset}.parquet",
+        problems=layout.PROBLEMS,
         model=model_checkpoint,
         plan=adaptive_plan,
     output:
-        "results/samples/{model}/{dataset}/{shard}.parquet",
+        layout.SAMPLES,
     wildcard_constraints:
         model=generated_model_constraint(),  # release pairs come from import_release
     params:

@@ -1,9 +1,9 @@
 rule merge_shards:
     input:
-        samples=shard_files("samples"),
-        verdicts=shard_files("verdicts"),
+        samples=shard_files(layout.SAMPLES),
+        verdicts=shard_files(layout.VERDICTS),
     output:
-        "results/merged/{model}/{dataset}.parquet",
+        layout.MERGED,
     wildcard_constraints:
         model=generated_model_constraint(),  # release pairs come from import_release
     log:

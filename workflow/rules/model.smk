@@ -1,6 +1,6 @@
 rule prepare_model:
     output:
-        directory("results/models/{checkpoint}"),
+        directory(layout.CHECKPOINT),
     params:
         source=lambda wc: infscale_config.canonical(infscale_config.checkpoint_source(config, wc.checkpoint)),
     log:

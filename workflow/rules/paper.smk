@@ -5,16 +5,16 @@ rule paper_comparison:
     input:
         unpack(paper_inputs),
     output:
-        report("results/report/paper_comparison.csv", caption="../report/paper.rst", category="Paper comparison"),
+        report(layout.PAPER, caption="../report/paper.rst", category="Paper comparison"),
     params:
-        pairs=lambda w: infscale_config.canonical(paper_pairs()),
-        fit_subsets=lambda w: paper_subsets("fit"),
-        coverage_subsets=lambda w: paper_subsets("coverage"),
-        matched_subsets=lambda w: paper_subsets("matched"),
+        pairs=param(layout.paper_params, "pairs"),
+        fit_subsets=param(layout.paper_params, "fit_subsets"),
+        coverage_subsets=param(layout.paper_params, "coverage_subsets"),
+        matched_subsets=param(layout.paper_params, "matched_subsets"),
     log:
         "results/logs/report/paper_comparison.log",
     localrule: True
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/paper.py"
+        "../scripts/paper_comparison.py"

@@ -3,12 +3,7 @@
 # shards' benchmark files. Declare it in the Snakefile's `localrules:`.
 rule plan:
     params:
-        problems_dir="results/problems",
-        bench_dir="results/benchmarks/generate_shard",
-        verdicts_dir="results/verdicts",
-        forecast_csv="results/plan/forecast.csv",
-        csv="results/plan/plan.csv",
-        txt="results/plan/plan.txt",
+        **layout.plan_paths(),
     log:
         "results/logs/plan.log",
     conda:

@@ -2,7 +2,7 @@ rule prepare_problems:
     input:
         dataset_files,
     output:
-        "results/problems/{dataset}.parquet",
+        layout.PROBLEMS,
     params:
         spec=lambda wc: infscale_config.problems_spec(config, wc.dataset),
     log:

@@ -7,9 +7,9 @@ rule import_release:
     input:
         unpack(release_inputs),
     output:
-        samples=expand("results/samples/{{model}}/{{dataset}}/{shard}.parquet", shard=release_shards()),
-        verdicts=expand("results/verdicts/{{model}}/{{dataset}}/{shard}.parquet", shard=release_shards()),
-        merged="results/merged/{model}/{dataset}.parquet",
+        samples=release_shard_files(layout.SAMPLES),
+        verdicts=release_shard_files(layout.VERDICTS),
+        merged=layout.MERGED,
     wildcard_constraints:
         model=release_model_constraint(),
     params:
@@ -24,19 +24,19 @@ rule import_release:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/release.py"
+        "../scripts/import_release.py"
 
 
 # models.<m>.releases.<d>.reverify: the imported samples through infscale's own verifier (the verify stage's code
 # path), against the release's is_corrects: counts per (release, infscale) verdict and the disagreeing samples.
 rule release_agreement:
     input:
-        problems="results/problems/{dataset}.parquet",
-        samples=expand("results/samples/{{model}}/{{dataset}}/{shard}.parquet", shard=release_shards()),
-        verdicts=expand("results/verdicts/{{model}}/{{dataset}}/{shard}.parquet", shard=release_shards()),
+        problems=layout.PROBLEMS,
+        samples=release_shard_files(layout.SAMPLES),
+        verdicts=release_shard_files(layout.VERDICTS),
     output:
-        table="results/analysis/agreement/{model}/{dataset}.csv",
-        disagree="results/analysis/agreement/{model}/{dataset}.disagree.csv",
+        table=layout.AGREEMENT,
+        disagree=layout.AGREEMENT_DISAGREE,
     params:
         options=lambda w: infscale_config.verify_options(config, w.dataset),
     log:
@@ -48,4 +48,4 @@ rule release_agreement:
     conda:
         "../../envs/verify.yaml"
     script:
-        "../scripts/release.py"
+        "../scripts/release_agreement.py"

@@ -1,17 +1,17 @@
 # Rewards per sample from each configured verifier (`score.verifiers`; off when absent): the merged table plus one
 # reward_<verifier> column each (infscale.score). The selection rule reads this table when scoring is configured
-# (infscale.score.selection_input). Needs common.smk (config lookups, shard_files, model_checkpoint).
+# (infscale.layout.selection_input). Needs common.smk (config lookups, shard_files, model_checkpoint).
 from infscale import score as infscale_score
 
 
 rule score:
     input:
-        problems="results/problems/{dataset}.parquet",
-        samples=shard_files("samples"),
-        merged="results/merged/{model}/{dataset}.parquet",
+        problems=layout.PROBLEMS,
+        samples=shard_files(layout.SAMPLES),
+        merged=layout.MERGED,
         model=model_checkpoint,
     output:
-        infscale_score.SCORED,
+        layout.SCORED,
     params:
         job=lambda wc: infscale_config.canonical(infscale_score.job(config, wc.model, wc.dataset)),
     log:

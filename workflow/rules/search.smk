@@ -1,23 +1,20 @@
 # Verifier-guided test-time compute (Snell et al. 2024, arXiv 2408.03314): PRM scores of the repeated samples,
 # one search per strategy (GPU), the strategies' final solutions through the ordinary verifier and merge, then
 # difficulty bins / compute-optimal strategy and the FLOPs-matched exchange. Params come from the job's own model
-# and dataset entries and the `search:` section. Needs common.smk (config lookups, model_checkpoint, shard_files).
-from infscale.search import run as search_run
-
-
+# and dataset entries and the `search:` section (infscale.layout). Needs common.smk (layout and its adapters).
 wildcard_constraints:
-    strategy="|".join(search_run.strategies(config)) or "NO_STRATEGY",
+    strategy="|".join(layout.strategies(config)) or "NO_STRATEGY",
 
 
 rule search_prm_score:
     input:
-        problems="results/problems/{dataset}.parquet",
-        samples="results/samples/{model}/{dataset}/{shard}.parquet",
+        problems=layout.PROBLEMS,
+        samples=layout.SAMPLES,
         model=model_checkpoint,
     output:
-        "results/search/{model}/{dataset}/prm/{shard}.parquet",
+        layout.SEARCH_PRM,
     params:
-        job=lambda wc: infscale_config.canonical(search_run.prm_job(config, wc.model, wc.dataset)),
+        job=lambda wc: infscale_config.canonical(layout.prm_job(config, wc.model, wc.dataset)),
     log:
         "results/logs/search_prm_score/{model}/{dataset}/{shard}.log",
     benchmark:
@@ -35,12 +32,12 @@ rule search_prm_score:
 
 rule search_strategy:
     input:
-        problems="results/problems/{dataset}.parquet",
+        problems=layout.PROBLEMS,
         model=model_checkpoint,
     output:
-        "results/search/{model}/{dataset}/{strategy}/samples.parquet",
+        layout.SEARCH_SAMPLES,
     params:
-        job=lambda wc: infscale_config.canonical(search_run.strategy_job(config, wc.model, wc.dataset, wc.strategy)),
+        job=lambda wc: infscale_config.canonical(layout.strategy_job(config, wc.model, wc.dataset, wc.strategy)),
     log:
         "results/logs/search_strategy/{model}/{dataset}/{strategy}.log",
     benchmark:
@@ -58,11 +55,11 @@ rule search_strategy:
 
 rule search_verify:
     input:
-        problems="results/problems/{dataset}.parquet",
-        samples="results/search/{model}/{dataset}/{strategy}/samples.parquet",
+        problems=layout.PROBLEMS,
+        samples=layout.SEARCH_SAMPLES,
     output:
-        verdicts="results/search/{model}/{dataset}/{strategy}/verdicts.parquet",
-        merged="results/search/{model}/{dataset}/{strategy}/merged.parquet",
+        verdicts=layout.SEARCH_VERDICTS,
+        merged=layout.SEARCH_MERGED,
     params:
         options=lambda wc: infscale_config.verify_options(config, wc.dataset),
     log:
@@ -81,18 +78,18 @@ rule search_verify:
 
 rule search_difficulty:
     input:
-        merged="results/merged/{model}/{dataset}.parquet",
-        prm=lambda wc: search_run.prm_paths(config, wc.model, wc.dataset),
-        strategies=lambda wc: search_run.strategy_paths(config, wc.model, wc.dataset),
+        merged=layout.MERGED,
+        prm=search_prm_paths,
+        strategies=search_strategy_paths,
     output:
-        bins="results/search/{model}/{dataset}/difficulty/bins.parquet",
-        accuracy="results/search/{model}/{dataset}/difficulty/accuracy.csv",
-        compute_optimal="results/search/{model}/{dataset}/difficulty/compute_optimal.csv",
-        ratio="results/search/{model}/{dataset}/difficulty/ratio.csv",
-        summary="results/search/{model}/{dataset}/difficulty/summary.json",
-        plot="results/search/{model}/{dataset}/difficulty/accuracy.png",
+        bins=layout.SEARCH_DIFFICULTY["bins"],
+        accuracy=layout.SEARCH_DIFFICULTY["accuracy"],
+        compute_optimal=layout.SEARCH_DIFFICULTY["compute_optimal"],
+        ratio=layout.SEARCH_DIFFICULTY["ratio"],
+        summary=layout.SEARCH_DIFFICULTY["summary"],
+        plot=layout.SEARCH_DIFFICULTY["plot"],
     params:
-        job=lambda wc: infscale_config.canonical(search_run.difficulty_job(config)),
+        job=lambda wc: infscale_config.canonical(layout.difficulty_job(config)),
     log:
         "results/logs/search_difficulty/{model}/{dataset}.log",
     localrule: True
@@ -104,14 +101,14 @@ rule search_difficulty:
 
 rule search_exchange:
     input:
-        bins="results/search/{model}/{dataset}/difficulty/bins.parquet",
-        compute_optimal="results/search/{model}/{dataset}/difficulty/compute_optimal.csv",
-        larger=lambda wc: search_run.larger_paths(config, wc.model, wc.dataset),
+        bins=layout.SEARCH_DIFFICULTY["bins"],
+        compute_optimal=layout.SEARCH_DIFFICULTY["compute_optimal"],
+        larger=search_larger_paths,
     output:
-        table="results/search/{model}/{dataset}/exchange.csv",
-        plot="results/search/{model}/{dataset}/exchange.png",
+        table=layout.SEARCH_EXCHANGE,
+        plot=layout.SEARCH_EXCHANGE_PNG,
     params:
-        job=lambda wc: infscale_config.canonical(search_run.exchange_job(config)),
+        job=lambda wc: infscale_config.canonical(layout.exchange_job(config)),
     log:
         "results/logs/search_exchange/{model}/{dataset}.log",
     localrule: True
@@ -123,4 +120,4 @@ rule search_exchange:
 
 rule search_all:
     input:
-        search_run.targets(config),
+        search_targets(),

@@ -1,9 +1,9 @@
 rule verify_shard:
     input:
-        problems="results/problems/{dataset}.parquet",
-        samples="results/samples/{model}/{dataset}/{shard}.parquet",
+        problems=layout.PROBLEMS,
+        samples=layout.SAMPLES,
     output:
-        "results/verdicts/{model}/{dataset}/{shard}.parquet",
+        layout.VERDICTS,
     wildcard_constraints:
         model=generated_model_constraint(),  # release pairs come from import_release
     params:

@@ -1,7 +1,5 @@
-"""Entry points of the search stage (one per rule) and the per-job config lookups.
-
-Each lookup reads only the job's own model, dataset and `search` entries, so adding a model or dataset does not
-change an existing job's params. Outputs:
+"""Entry points of the search stage (one per rule); the per-job config lookups and the paths below live in
+infscale.layout (search_pairs, strategy_job, prm_job, difficulty_job, exchange_job, SEARCH_*). Outputs:
   results/search/{model}/{dataset}/prm/{shard}.parquet          PRM step scores of the repeated samples
   results/search/{model}/{dataset}/{strategy}/samples.parquet   one final solution per (problem, strategy, N)
   results/search/{model}/{dataset}/{strategy}/verdicts.parquet  through infscale.verify, unchanged
@@ -17,107 +15,10 @@ import time
 
 import pandas as pd
 
-from .. import config as cfg
 from .. import io
 from ..contracts import require_columns
 
 log = logging.getLogger(__name__)
-
-DEFAULT_STEP = {"separator": "\n\n", "max_tokens": 256, "max_steps": 8}
-DEFAULT_SAMPLING = {"temperature": 0.8, "top_p": 1.0}
-
-
-# ---- config lookups ----------------------------------------------------------------------------------------------
-
-def search_cfg(config: dict) -> dict:
-    return config.get("search") or {}
-
-
-def pairs(config: dict) -> list[tuple[str, str]]:
-    """(model, dataset) pairs the search stage runs on."""
-    s = search_cfg(config)
-    if not s:
-        return []
-    models = s.get("models", list(config["models"]))
-    return [(m, d) for m in models for d in s.get("datasets", cfg.model_datasets(config, m))
-            if d in cfg.model_datasets(config, m)]
-
-
-def strategies(config: dict) -> list[str]:
-    return list(search_cfg(config).get("strategies", {}))
-
-
-def _prm(config: dict, model: str) -> dict:
-    s = search_cfg(config)
-    prm = dict(s.get("prm", {"kind": "judge"}))
-    prm.setdefault("aggregation", "last")
-    return prm
-
-
-def _common(config: dict, model: str, dataset: str) -> dict:
-    s = search_cfg(config)
-    m = config["models"][model]
-    return {"model": model, "dataset": dataset, "source": m["source"], "engine_cfg": cfg.engine(config, model),
-            "prm_cfg": _prm(config, model), "step_cfg": {**DEFAULT_STEP, **s.get("step", {})},
-            "problems_n": s.get("problems")}
-
-
-def strategy_job(config: dict, model: str, dataset: str, strategy: str) -> dict:
-    s = search_cfg(config)
-    d = config["datasets"][dataset]
-    sampling = {**DEFAULT_SAMPLING, **{k: v for k, v in cfg.sampling(config, model, dataset).items()
-                                       if k in ("temperature", "top_p")}, **s.get("sampling", {})}
-    return {**_common(config, model, dataset), "name": strategy, "spec": s["strategies"][strategy],
-            "budgets": list(s.get("budgets", [1, 2, 4])), "sampling": sampling, "prompt_cfg": d.get("prompt", {}),
-            "extraction": extraction(config, dataset)}
-
-
-def extraction(config: dict, dataset: str) -> dict:
-    """How the searcher reads a solution's final answer for its votes: the dataset's prompt style and lenient flag,
-    as the math verifier reads it (verify.math.options_of over config.verify_options)."""
-    from ..verify.math import options_of
-    o = options_of(cfg.verify_options(config, dataset))
-    return {"style": o["style"], "lenient": o["lenient"]}
-
-
-def prm_job(config: dict, model: str, dataset: str) -> dict:
-    return _common(config, model, dataset)
-
-
-def difficulty_job(config: dict) -> dict:
-    d = search_cfg(config).get("difficulty", {})
-    return {"bins": int(d.get("bins", 5)), "folds": int(d.get("folds", 2)),
-            "baseline": d.get("baseline", "best_of_n_weighted")}
-
-
-def exchange_job(config: dict) -> dict:
-    e = search_cfg(config).get("exchange", {})
-    return {"m": float(e.get("M", 14)), "ratios": [float(r) for r in e.get("ratios", [0.16, 0.79, 22])]}
-
-
-def larger_model(config: dict, model: str) -> str | None:
-    return search_cfg(config).get("exchange", {}).get("larger", {}).get(model)
-
-
-# ---- paths the rules ask for -----------------------------------------------------------------------------------
-
-def targets(config: dict) -> list[str]:
-    """What `snakemake search_all` builds: per (model, dataset) the difficulty summary and the exchange."""
-    return [f"results/search/{m}/{d}/{name}" for m, d in pairs(config)
-            for name in ("difficulty/summary.json", "exchange.csv", "exchange.png")]
-
-
-def prm_paths(config: dict, model: str, dataset: str) -> list[str]:
-    return [f"results/search/{model}/{dataset}/prm/{s}.parquet" for s in cfg.shards(config, dataset)]
-
-
-def strategy_paths(config: dict, model: str, dataset: str) -> list[str]:
-    return [f"results/search/{model}/{dataset}/{s}/merged.parquet" for s in strategies(config)]
-
-
-def larger_paths(config: dict, model: str, dataset: str) -> list[str]:
-    larger = larger_model(config, model)
-    return [f"results/merged/{larger}/{dataset}.parquet"] if larger else []
 
 
 # ---- engines ----------------------------------------------------------------------------------------------------
