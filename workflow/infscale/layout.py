@@ -245,7 +245,7 @@ def matched_inputs(config: dict, w) -> dict:
 
 def allocate_cost(config: dict) -> str:
     """analysis.allocate.cost: what the allocation spends (flops_v3, flops_v1 or dollars)."""
-    return analysis_cfg(config, "allocate", "cost", default="flops_v3")
+    return analysis_cfg(config, "allocate", "cost")
 
 
 def allocate_models(config: dict, dataset: str) -> list[str]:
@@ -279,12 +279,12 @@ def forecast_k_max(config: dict, dataset: str) -> int:
 
 def coverage_params(config: dict, w) -> dict:
     d = _w(w, "dataset")
-    return {"bootstrap": analysis_cfg(config, "bootstrap", default={}), "lenient": C.lenient_extraction(config, d),
+    return {"bootstrap": analysis_cfg(config, "bootstrap"), "lenient": C.lenient_extraction(config, d),
             "adaptive": C.adaptive(config, d) is not None}
 
 
 def fit_params(config: dict, w) -> dict:
-    return {"k_max": forecast_k_max(config, _w(w, "dataset")), "forecast": analysis_cfg(config, "forecast", default={})}
+    return {"k_max": forecast_k_max(config, _w(w, "dataset")), "forecast": analysis_cfg(config, "forecast")}
 
 
 def flops_params(config: dict, w) -> dict:
@@ -297,8 +297,8 @@ def cost_params(config: dict, w) -> dict:
 
 def selection_params(config: dict) -> dict:
     return {"ks": analysis_cfg(config, "selection", "ks"),
-            "trials": analysis_cfg(config, "selection", "trials", default=100),
-            "seed": analysis_cfg(config, "selection", "seed", default=0)}
+            "trials": analysis_cfg(config, "selection", "trials"),
+            "seed": analysis_cfg(config, "selection", "seed")}
 
 
 def export_params(config: dict) -> dict:
@@ -314,16 +314,16 @@ def matched_params(config: dict, w) -> dict:
 
 def allocate_params(config: dict, w) -> dict:
     return {"models": allocate_models(config, _w(w, "dataset")), "cost": allocate_cost(config),
-            "bins": analysis_cfg(config, "allocate", "bins", default=5),
+            "bins": analysis_cfg(config, "allocate", "bins"),
             "budgets": analysis_cfg(config, "allocate", "budgets")}
 
 
 def backtest_params(config: dict) -> dict:
-    return {"backtest": analysis_cfg(config, "backtest", default={})}
+    return {"backtest": analysis_cfg(config, "backtest")}
 
 
 def adaptive_params(config: dict) -> dict:
-    return {"solved": analysis_cfg(config, "adaptive", "solved", default=[1])}
+    return {"solved": analysis_cfg(config, "adaptive", "solved")}
 
 
 def report_params(config: dict, w) -> dict:
