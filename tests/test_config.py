@@ -230,7 +230,7 @@ def test_library_keyword_defaults_are_the_schema_defaults():
     import dataclasses
     import inspect
 
-    from infscale import adaptive, allocate, analysis, backtest, coverage, engines, fit, selection
+    from infscale import adaptive, allocate, backtest, coverage, engines, fit, selection
     from infscale.verify import code, lean4, sandbox, swebench
     from infscale.verify import math as vmath
 
@@ -252,9 +252,9 @@ def test_library_keyword_defaults_are_the_schema_defaults():
     for fn in (coverage.write_coverage, coverage.coverage_table, coverage.realized_table, coverage.bootstrap_ci):
         assert kw(fn, "n_boot", "level", "seed") == {"n_boot": boot["n"], "level": boot["level"], "seed": boot["seed"]}
     sel = C.schema_default("analysis", "selection")
-    assert kw(selection.selection_curve, "trials", "seed") == kw(analysis.run_selection, "trials", "seed") == sel
+    assert kw(selection.selection_curve, "trials", "seed") == kw(selection.run, "trials", "seed") == sel
     alloc = C.schema_default("analysis", "allocate")
-    assert kw(analysis.run_allocate, "cost_column", "n_bins") == {"cost_column": alloc["cost"], "n_bins": alloc["bins"]}
+    assert kw(allocate.run, "cost_column", "n_bins") == {"cost_column": alloc["cost"], "n_bins": alloc["bins"]}
     assert kw(allocate.difficulty_bins, "n_bins") == {"n_bins": alloc["bins"]}
     assert kw(adaptive.write_next_shard, "solved")["solved"] == C.schema_default("datasets", "*", "adaptive", "solved")
     assert kw(fit.write_fits, "n_boot", "level", "seed") == C.schema_default("analysis", "forecast")

@@ -129,6 +129,7 @@ def test_shard_list_stops_at_the_first_empty_plan(tmp_path, demo):
     w = {"model": "smollm2-135m", "dataset": "gsm8k"}
     assert L.shard_list(cfg, w) == [0, 1, 2, 3]  # uniform: every shard, no plan read
     cfg["datasets"]["gsm8k"]["adaptive"] = {"policy": "reset_discard"}
+    C.validate(cfg)  # fills adaptive.solved from the schema
     plans = {s: tmp_path / f"{s}.csv" for s in range(4)}
     for s, rows in ((0, 2), (1, 1), (2, 0), (3, 1)):
         plans[s].write_text(",".join(PLAN_COLUMNS) + "\n" + "".join(
