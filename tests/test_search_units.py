@@ -67,7 +67,7 @@ def test_demo_and_paper_configs_have_a_valid_search_plan():
     assert L.search_pairs(demo) == [("smollm2-135m", "gsm8k")]
     assert max(paper["search"]["budgets"]) == 256 and paper["search"]["prm"]["kind"] == "pooling"
     job = L.strategy_job(demo, "smollm2-135m", "gsm8k", "beam_sqrt")
-    assert job["spec"] == {"kind": "beam", "width": "sqrt"} and job["budgets"] == [1, 2, 4]
+    assert {k: job["spec"][k] for k in ("kind", "width", "k", "selection")} == {"kind": "beam", "width": "sqrt", "k": 1, "selection": "weighted"} and job["budgets"] == [1, 2, 4]
     assert job["step_cfg"]["separator"] == "\n\n" and job["prm_cfg"]["aggregation"] == "last"
 
 

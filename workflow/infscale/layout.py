@@ -444,10 +444,6 @@ def paper_targets(config: dict) -> list[str]:
 
 # ---- search (workflow/rules/search.smk; entry points in infscale.search.run) ------------------------------------
 
-DEFAULT_STEP = {"separator": "\n\n", "max_tokens": 256, "max_steps": 8}
-DEFAULT_SEARCH_SAMPLING = {"temperature": 0.8, "top_p": 1.0}
-
-
 def search_cfg(config: dict) -> dict:
     return config.get("search") or {}
 
@@ -466,28 +462,21 @@ def strategies(config: dict) -> list[str]:
     return list(search_cfg(config).get("strategies", {}))
 
 
-def _prm(config: dict, model: str) -> dict:
-    s = search_cfg(config)
-    prm = dict(s.get("prm", {"kind": "judge"}))
-    prm.setdefault("aggregation", "last")
-    return prm
-
-
 def _search_common(config: dict, model: str, dataset: str) -> dict:
     s = search_cfg(config)
     m = config["models"][model]
     return {"model": model, "dataset": dataset, "source": m["source"], "engine_cfg": C.engine(config, model),
-            "prm_cfg": _prm(config, model), "step_cfg": {**DEFAULT_STEP, **s.get("step", {})},
+            "prm_cfg": s["prm"], "step_cfg": s["step"],
             "problems_n": s.get("problems")}
 
 
 def strategy_job(config: dict, model: str, dataset: str, strategy: str) -> dict:
     s = search_cfg(config)
     d = config["datasets"][dataset]
-    sampling = {**DEFAULT_SEARCH_SAMPLING, **{k: v for k, v in C.sampling(config, model, dataset).items()
-                                              if k in ("temperature", "top_p")}, **s.get("sampling", {})}
+    sampling = {**{k: v for k, v in C.sampling(config, model, dataset).items() if k in ("temperature", "top_p")},
+                **s.get("sampling", {})}  # search.sampling over the dataset's generation sampling
     return {**_search_common(config, model, dataset), "name": strategy, "spec": s["strategies"][strategy],
-            "budgets": list(s.get("budgets", [1, 2, 4])), "sampling": sampling, "prompt_cfg": d.get("prompt", {}),
+            "budgets": list(s["budgets"]), "sampling": sampling, "prompt_cfg": d["prompt"],
             "extraction": search_extraction(config, dataset)}
 
 
@@ -504,14 +493,13 @@ def prm_job(config: dict, model: str, dataset: str) -> dict:
 
 
 def difficulty_job(config: dict) -> dict:
-    d = search_cfg(config).get("difficulty", {})
-    return {"bins": int(d.get("bins", 5)), "folds": int(d.get("folds", 2)),
-            "baseline": d.get("baseline", "best_of_n_weighted")}
+    d = search_cfg(config)["difficulty"]
+    return {"bins": int(d["bins"]), "folds": int(d["folds"]), "baseline": d["baseline"]}
 
 
 def exchange_job(config: dict) -> dict:
-    e = search_cfg(config).get("exchange", {})
-    return {"m": float(e.get("M", 14)), "ratios": [float(r) for r in e.get("ratios", [0.16, 0.79, 22])]}
+    e = search_cfg(config)["exchange"]
+    return {"m": float(e["M"]), "ratios": [float(r) for r in e["ratios"]]}
 
 
 def larger_model(config: dict, model: str) -> str | None:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import with_defaults
+
 log = logging.getLogger(__name__)
 
 AGGREGATIONS = ("last", "min", "prod", "mean")
@@ -170,18 +172,18 @@ def make_prm(prm_cfg: dict, policy=None):
     engine, or a function that returns it, called only for a judge: a judge on the policy model shares its engine."""
     from ..engines import get_engine, openai_engine
 
-    kind = prm_cfg.get("kind", "judge")
+    prm_cfg = with_defaults(prm_cfg, "search", "prm")
+    kind = prm_cfg["kind"]
     if kind == "judge":
         engine = policy() if callable(policy) else policy
         if engine is None:
             raise ValueError("a judge PRM needs an engine")
-        return JudgePRM(engine, int(prm_cfg.get("logprobs", 20)))
+        return JudgePRM(engine, int(prm_cfg["logprobs"]))
     if kind == "pooling":
         engine = get_engine({"args": prm_cfg.get("args")}, prm_cfg.get("model"), runner="pooling")
-        return PoolingPRM(engine, prm_cfg.get("step_tag", "<extra_0>"), prm_cfg.get("system"),
-                          prm_cfg.get("pooling_task", "token_classify"))
+        return PoolingPRM(engine, prm_cfg["step_tag"], prm_cfg.get("system"), prm_cfg["pooling_task"])
     if kind == "openai":
-        return JudgePRM(openai_engine(prm_cfg), int(prm_cfg.get("logprobs", 20)), kind="openai")
+        return JudgePRM(openai_engine(prm_cfg), int(prm_cfg["logprobs"]), kind="openai")
     raise ValueError(f"verifier kind {kind!r} is not one of judge, pooling, openai")
 
 

@@ -68,7 +68,7 @@ def prm_score(problems_path: str, samples_path: str, out_path: str, job: dict, c
     steps = [split_steps(t, job["step_cfg"]["separator"]) for t in samples["text"]]
     t0 = time.perf_counter()
     scored = prm.score_all([questions[p] for p in samples["problem_id"]], steps)
-    agg = job["prm_cfg"].get("aggregation", "last")
+    agg = job["prm_cfg"]["aggregation"]
     df = pd.DataFrame({
         "problem_id": samples["problem_id"], "sample_index": samples["sample_index"].astype("int64"),
         "n_steps": pd.array([len(s) for s in steps], dtype="int64"),
@@ -92,7 +92,7 @@ def search_strategy(problems_path: str, out_path: str, job: dict, checkpoint_dir
     df, meta = run_strategy(engine, prm, problems, model=job["model"], dataset=job["dataset"], name=job["name"],
                             spec=job["spec"], budgets=job["budgets"], sampling=job["sampling"],
                             step_cfg=job["step_cfg"], prompt_cfg=job["prompt_cfg"],
-                            aggregation=job["prm_cfg"].get("aggregation", "last"), extraction=job.get("extraction"))
+                            aggregation=job["prm_cfg"]["aggregation"], extraction=job.get("extraction"))
     io.write_parquet(df, out_path, meta)
     return df
 

@@ -35,12 +35,12 @@ from ..generate import build_messages
 from .. import vote
 from ..answers import EquivalenceCache, answer_classes
 from ..verify.math import extract_answer
+from ..config import with_defaults
 from .prm import aggregate
 
 log = logging.getLogger(__name__)
 
 KINDS = ("best_of_n", "beam", "lookahead", "dvts", "revisions")
-SELECTIONS = vote.METHODS
 LEDGER = ["policy_prompt_tokens", "policy_generated_tokens", "verifier_prompt_tokens", "verifier_generated_tokens"]
 SEARCH_COLUMNS = SAMPLE_COLUMNS + ["strategy", "budget", "generations", "reward", "n_steps"] + LEDGER
 REVISE = "Check the solution above for mistakes, then write a corrected solution to the problem."
@@ -104,22 +104,23 @@ class Policy:
     def __init__(self, engine, sampling: dict, step_cfg: dict):
         self.engine = engine
         self.sampling = sampling
-        self.sep = step_cfg.get("separator", "\n\n")
-        self.step_tokens = int(step_cfg.get("max_tokens", 256))
-        self.max_steps = int(step_cfg.get("max_steps", 8))
+        step_cfg = with_defaults(step_cfg, "search", "step")
+        self.sep = step_cfg["separator"]
+        self.step_tokens = int(step_cfg["max_tokens"])
+        self.max_steps = int(step_cfg["max_steps"])
 
     def continuation(self, prompt: str, steps: list[str]) -> str:
         return prompt + "".join(s + self.sep for s in steps)
 
     def _run(self, prompts, seeds, max_tokens, temperature, stop) -> list:
-        top_p = self.sampling.get("top_p", 1.0) if temperature > 0 else 1.0
+        top_p = self.sampling["top_p"] if temperature > 0 else 1.0
         params = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "stop": stop}
         return self.engine.generate(prompts, params, seeds)
 
     def step(self, prompts: list[str], seeds: list[int], greedy: bool = False) -> list[Step]:
         if not prompts:
             return []
-        temperature = 0.0 if greedy else float(self.sampling.get("temperature", 0.7))
+        temperature = 0.0 if greedy else float(self.sampling["temperature"])
         out = []
         for c in self._run(prompts, seeds, self.step_tokens, temperature, [self.sep]):
             eos = c.finish_reason == "stop" and c.stop_reason is None
@@ -130,7 +131,7 @@ class Policy:
 
     def full(self, prompts: list[str], seeds: list[int]) -> list[Step]:
         """Whole solutions (best-of-N, revisions), as long as max_steps steps could be."""
-        temperature = float(self.sampling.get("temperature", 0.7))
+        temperature = float(self.sampling["temperature"])
         return [Step(c.text, c.prompt_tokens, c.completion_tokens, True)
                 for c in self._run(prompts, seeds, self.step_tokens * self.max_steps, temperature, None)]
 
@@ -339,28 +340,29 @@ class Searcher:
 
 def run_strategy(engine, prm, problems: pd.DataFrame, *, model: str, dataset: str, name: str, spec: dict,
                  budgets: list[int], sampling: dict, step_cfg: dict, prompt_cfg: dict, aggregation: str = "last",
-                 final_selection: str = "weighted", extraction: dict | None = None) -> tuple[pd.DataFrame, dict]:
+                 extraction: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """The samples-like table of one strategy: one final solution per (problem, strategy, N), with a reward
     and the ledger columns; `sample_index` numbers a problem's rows."""
     from ..generate import build_prompt
 
+    spec = with_defaults(spec, "search", "strategies", "*")
     kind = spec.get("kind")
     if kind not in KINDS:
         raise ValueError(f"search strategy {name!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
     policy = Policy(engine, sampling, step_cfg)
     searcher = Searcher(policy, prm, model=model, dataset=dataset, aggregation=aggregation,
-                        final_selection=spec.get("selection", final_selection), extraction=extraction)
+                        final_selection=spec["selection"], extraction=extraction)
     probs = problems.to_dict("records")
     prompts = [build_prompt(p, prompt_cfg, engine.tokenizer, True) for p in probs]
     t0 = time.perf_counter()
     if kind == "best_of_n":
-        rows = searcher.best_of_n(name, probs, prompts, budgets, list(spec.get("selections", SELECTIONS)))
+        rows = searcher.best_of_n(name, probs, prompts, budgets, list(spec["selections"]))
     elif kind in ("beam", "dvts"):
-        rows = searcher.tree(name, kind, probs, prompts, budgets, spec.get("width", "sqrt"))
+        rows = searcher.tree(name, kind, probs, prompts, budgets, spec["width"])
     elif kind == "lookahead":
-        rows = searcher.tree(name, kind, probs, prompts, budgets, spec.get("width", "sqrt"), int(spec.get("k", 1)))
+        rows = searcher.tree(name, kind, probs, prompts, budgets, spec["width"], int(spec["k"]))
     else:
-        rows = searcher.revisions(name, probs, prompt_cfg, budgets, int(spec.get("chain", 2)), int(spec.get("context", 4)))
+        rows = searcher.revisions(name, probs, prompt_cfg, budgets, int(spec["chain"]), int(spec["context"]))
     elapsed = time.perf_counter() - t0
     df = pd.DataFrame(rows)
     df["sample_index"] = df.groupby("problem_id").cumcount().astype("int64")
