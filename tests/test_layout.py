@@ -93,7 +93,7 @@ def test_release_pairs_have_one_producer_and_are_not_generated():
 def test_matched_inputs_per_family(paper):
     w = {"family": "llama-3", "dataset": "math"}
     got = L.matched_inputs(paper, w)
-    ms = ["llama-3-8b-instruct", "llama-3-70b-instruct"]
+    ms = ["llama-3-70b-instruct", "llama-3-8b-instruct"]  # name order (layout.models_on)
     assert got == {"counts": [f"results/analysis/problems/{m}/math.csv" for m in ms],
                    "flops": [f"results/analysis/flops/{m}/math.csv".replace(".csv", ".problems.csv") for m in ms],
                    "costs": [f"results/analysis/cost/{m}/math.problems.csv" for m in ms]}
@@ -171,3 +171,23 @@ def test_path_templates_are_spelled_only_in_layout():
             code = line.split("#")[0]
             assert not literal.search(code), f"{p.relative_to(ROOT)}: {line.strip()}"
     assert sum(k.isupper() and isinstance(v, str) and v.startswith("results/") for k, v in vars(L).items()) > 30
+
+
+def test_a_model_has_one_colour_across_datasets_and_figures(paper):
+    """Every report page and matched figure colours by the same palette (all models of the config), so a model
+    shown on two datasets, or on a family figure, keeps its colour (issue 14: one colour per model across
+    figures)."""
+    from infscale.report import model_colours
+
+    pairs = C.pairs(paper)
+    datasets = sorted({d for _, d in pairs})
+    shared = next(m for m in paper["models"] if sum(m == n for n, _ in pairs) > 1)
+    on = [d for n, d in pairs if n == shared][:2]
+    palettes = [L.report_params(paper, {"dataset": d})["palette"] for d in datasets]
+    assert all(p == palettes[0] == sorted(paper["models"]) for p in palettes)
+    fam = {"family": C.family(paper, shared), "dataset": on[0]}
+    assert L.matched_params(paper, fam)["palette"] == palettes[0]
+    colour = [model_colours(L.models_on(paper, d), palettes[0])[shared] for d in on]
+    assert colour[0] == colour[1] == model_colours([shared], palettes[0])[shared]
+    # the dataset's own model list alone would not do: the shared model sits at different places on the two
+    assert len(on) == 2

@@ -202,7 +202,7 @@ def _matched(cfg, a):
     i, p = L.matched_inputs(cfg, _w(a)), L.matched_params(cfg, _w(a))
     matched.run(dict(zip(p["models"], i["counts"])), dict(zip(p["flops_models"], i["flops"])),
                 dict(zip(p["cost_models"], i["costs"])), _fmt(L.MATCHED, a), _fmt(L.MATCHED_PNG, a), p["title"],
-                dataset_models=p["dataset_models"])
+                palette=p["palette"])
 
 
 @stage("allocate", "allocate", needs=("dataset",))
@@ -221,7 +221,7 @@ def _report(cfg, a):
     def by(models, kind):
         return dict(zip(p[models], i[kind]))
 
-    write_report(a.dataset, p["models"], by("models", "coverage"), by("models", "fits"), by("models", "forecasts"),
+    write_report(a.dataset, p["palette"], by("models", "coverage"), by("models", "fits"), by("models", "forecasts"),
                  by("flops_models", "flops"), by("cost_models", "costs"), by("selection_models", "selection"),
                  by("selection_models", "selection_gap"), (i["allocate"] or [None])[0], p["families"], p["notes"],
                  L.report_outputs(a.dataset))

@@ -219,19 +219,26 @@ def model_config_input(config: dict, w) -> list[str]:
 
 
 def models_on(config: dict, dataset: str, need: str | None = None) -> list[str]:
-    """The models run on `dataset`; need="flops" / "price" keeps those with FLOPs / a price."""
+    """The models run on `dataset`, in name order (so reordering `models:` reruns nothing); need="flops" / "price"
+    keeps those with FLOPs / a price."""
     keep = {
         None: lambda m: True,
         "flops": lambda m: C.has_flops(config, m, dataset),
         "price": lambda m: C.has_price(config, m, dataset),
     }[need]
-    return [m for m, d in C.pairs(config) if d == dataset and keep(m)]
+    return sorted(m for m, d in C.pairs(config) if d == dataset and keep(m))
+
+
+def palette_models(config: dict) -> list[str]:
+    """Every model of the config, in name order: a figure colours a model by its place among these
+    (report.model_colours), so a model keeps its colour in every figure of every dataset."""
+    return sorted(config["models"])
 
 
 def matched_models(config: dict, w, need: str | None = None) -> list[str]:
     """The family's models on the dataset that the matched comparison places (with FLOPs / a price)."""
     on = set(models_on(config, _w(w, "dataset"), need))
-    return [m for m in C.family_models(config, _w(w, "family"), _w(w, "dataset")) if m in on]
+    return sorted(m for m in C.family_models(config, _w(w, "family"), _w(w, "dataset")) if m in on)
 
 
 def matched_inputs(config: dict, w) -> dict:
@@ -309,7 +316,7 @@ def export_params(config: dict) -> dict:
 def matched_params(config: dict, w) -> dict:
     return {"models": matched_models(config, w), "flops_models": matched_models(config, w, "flops"),
             "cost_models": matched_models(config, w, "price"), "title": f"{_w(w, 'family')} on {_w(w, 'dataset')}",
-            "dataset_models": models_on(config, _w(w, "dataset"))}  # the report page's colour order
+            "palette": palette_models(config)}
 
 
 def allocate_params(config: dict, w) -> dict:
@@ -331,7 +338,7 @@ def report_params(config: dict, w) -> dict:
     return {"dataset": d, "models": models_on(config, d), "flops_models": models_on(config, d, "flops"),
             "cost_models": models_on(config, d, "price"), "notes": token_notes(config, d),
             "selection_models": selection_models(config, d),
-            "families": {m: C.family(config, m) for m in models_on(config, d)}}
+            "families": {m: C.family(config, m) for m in models_on(config, d)}, "palette": palette_models(config)}
 
 
 def _datasets(config: dict) -> list[str]:

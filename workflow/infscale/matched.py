@@ -106,12 +106,12 @@ def winners(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(counts_csvs: dict, flops_csvs: dict, cost_csvs: dict, out_csv, out_png=None, title: str = "",
-        budgets: dict | None = None, num: int = DEFAULT_POINTS, dataset_models=None) -> pd.DataFrame:
+        budgets: dict | None = None, num: int = DEFAULT_POINTS, palette=None) -> pd.DataFrame:
     """The matched rule: FLOPs- and dollar-matched comparison of one family on one task.
 
     counts_csvs: model → per-problem n/c table (the coverage stage's results/analysis/problems/…);
     flops_csvs / cost_csvs: model → the flops / cost stage's per-problem table (.problems.csv);
-    dataset_models: every model run on the task, so the figure colours each model as the report page does."""
+    palette: every model of the config (layout.palette_models), so a model has the same colour in every figure."""
     from . import cost, flops, io
     from .contracts import require_columns
 
@@ -126,5 +126,5 @@ def run(counts_csvs: dict, flops_csvs: dict, cost_csvs: dict, out_csv, out_png=N
     io.write_csv(t, out_csv)
     if out_png is not None:
         from .report import fig_matched
-        fig_matched(t, out_png, title, dataset_models)
+        fig_matched(t, out_png, title, palette)
     return t

@@ -32,10 +32,10 @@ def _plt():
 
 
 def model_colours(models, universe=None) -> dict:
-    """One colour per model, the same in every figure of a dataset: a model's colour is its place among all the
-    models run on the dataset (`universe`, in name order), not among the models one figure happens to show, so
-    the report page and the family figures agree. Seaborn's "deep" palette, or evenly spaced hues beyond 10
-    models."""
+    """One colour per model, the same in every figure: a model's colour is its place among all the models of the
+    config (`universe`, layout.palette_models, in name order), not among the models one figure happens to show, so
+    the report pages of every dataset and the family figures agree. Seaborn's "deep" palette, or evenly spaced
+    hues beyond 10 models."""
     import seaborn as sns
 
     order = sorted(set(universe if universe is not None else models) | set(models))
@@ -280,19 +280,20 @@ def fig_allocate(frontier: pd.DataFrame, path, title: str) -> None:
     io.write_png(fig, path)
 
 
-def write_report(dataset: str, models: list, coverage: dict, fits: dict, forecasts: dict, flops: dict, costs: dict,
+def write_report(dataset: str, palette: list, coverage: dict, fits: dict, forecasts: dict, flops: dict, costs: dict,
                  selection: dict, selection_gap: dict, allocate: str | None, families: dict, notes: list,
                  out: dict) -> None:
     """The report_dataset rule: one dataset's figures and tables from the analysis CSVs (workflow/rules/report.smk).
 
     coverage … selection_gap: model → that stage's CSV; allocate: the dataset's allocation table or None;
-    models: every model on the dataset (each figure colours a model by its place among these); notes: one line per
+    palette: every model of the config (each figure colours a model by its place among these, so a model has one
+    colour across datasets, layout.palette_models); notes: one line per
     model left out of the FLOPs and cost figures (release.tokens_reason); out: the rule's named outputs."""
     ds = dataset
     cov, fits, forecasts = _read(coverage), _read(fits), _read(forecasts)
     fl, co, sel = _read(flops), _read(costs), _read(selection)
     alloc = pd.read_csv(allocate) if allocate else pd.DataFrame()
-    models, notes = list(models), list(notes or [])
+    models, notes = list(palette), list(notes or [])
     fig_coverage(cov, fits, out["coverage_png"], f"coverage on {ds}", forecasts, models)
     fig_flops(fl, dict(families), out["flops_png"], f"coverage vs FLOPs on {ds}", notes, models)
     fig_measures(cov, out["measures_png"], ds, models)

@@ -90,7 +90,7 @@ rule matched:
         flops_models=param(layout.matched_params, "flops_models"),
         cost_models=param(layout.matched_params, "cost_models"),
         title=param(layout.matched_params, "title"),
-        dataset_models=param(layout.matched_params, "dataset_models"),  # colour order (report.model_colours)
+        palette=param(layout.matched_params, "palette"),  # colour order (report.model_colours)
     log:
         "results/logs/analysis/matched/{family}/{dataset}.log",
     conda:

@@ -36,6 +36,7 @@ rule report_dataset:
         notes=param(layout.report_params, "notes"),
         selection_models=param(layout.report_params, "selection_models"),
         families=param(layout.report_params, "families"),
+        palette=param(layout.report_params, "palette"),  # colour order (report.model_colours)
     log:
         "results/logs/report/{dataset}.log",
     conda:
