@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from infscale import config as C
 from infscale import io, release
 from infscale.contracts import MERGED_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS
 from infscale.coverage import coverage_table
@@ -152,7 +153,8 @@ def test_token_counts_from_the_named_tokenizer(tmp_path):
     assert "org/not-cached-anywhere" in reason and "\n" not in reason
     path = write_release(pa.Table.from_pylist(SMALL), tmp_path / "rel", "disk")
     sp, vp, mp = _outs(tmp_path)
-    back = release.import_release(_job(path, tokenizer=str(tok_dir)), _problems(tmp_path), sp, vp, mp)
+    job = _job(path, tokenizer=str(tok_dir), prompt_cfg=C.with_defaults({}, "datasets", "*", "prompt"), chat=False)
+    back = release.import_release(job, _problems(tmp_path), sp, vp, mp)
     tok = release.load_tokenizer(str(tok_dir))
     s = pd.concat([io.read_parquet(p) for p in sp])
     want = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in s["text"]]

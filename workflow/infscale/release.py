@@ -380,7 +380,7 @@ def import_release(job: dict, problems_path: str | None, sample_paths: list[str]
             raise ReleaseError(f"{where}: token counts need the problems table (rendered prompts)")
         tok = load_tokenizer(job["tokenizer"])
         per_problem = prompt_tokens(problems[problems["problem_id"].isin(cols["ids"])],
-                                    job.get("prompt_cfg", {}), job.get("chat", False), tok)
+                                    job["prompt_cfg"], job["chat"], tok)
         ptok = pd.Series(cols["problem_id"]).map(per_problem).to_numpy(dtype=np.int64)
     shard = cols["sample_index"] // S
     for sp, vp in zip(sample_paths, verdict_paths):
