@@ -11,6 +11,7 @@ from infscale import layout as L
 from infscale.__main__ import RULES, STAGES, main
 from analysis_synth import write_workspace
 from rules_parse import TARGET_ONLY, rule_scripts
+from workflow_helpers import ROOT
 
 
 def test_every_rule_has_a_stage():
@@ -86,3 +87,15 @@ def test_missing_input_is_one_line_and_exit_1(tmp_path):
     assert str(e.value.code).startswith("infscale: file not found: ") and "merged/small/toy" in str(e.value.code)
     assert not (tmp_path / L.COVERAGE.format(model="small", dataset="toy")).exists()
     assert "file not found" in (tmp_path / "c.log").read_text()
+
+
+def test_a_known_error_is_exactly_one_terminal_line(tmp_path):
+    """A hand run with a bad argument prints the one `infscale:` line and nothing else (no logged copy of it)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "infscale", "coverage", "--config", str(ROOT / "config" / "demo.yaml"),
+                        "--model", "nope", "--dataset", "gsm8k"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and r.stdout == ""
+    cfg = ROOT / "config" / "demo.yaml"
+    assert r.stderr.splitlines() == [f"infscale: unknown model 'nope' in {cfg}; known: smollm2-135m, smollm2-135m-t1"]

@@ -91,7 +91,8 @@ def run_logged(log_path: str | None, fn, *args, **kwargs):
             return fn(*args, **kwargs)
         except KNOWN_ERRORS as e:
             msg = f"file not found: {e.filename or e}" if isinstance(e, FileNotFoundError) else str(e)
-            logging.getLogger("infscale").error("%s", msg)
+            if log_path:  # into the log file; the terminal gets the one `infscale:` line below (and only that)
+                logging.getLogger("infscale").error("%s", msg)
         except Exception:
             logging.getLogger("infscale").exception("unexpected error")
             raise
