@@ -58,7 +58,8 @@ $(VENV)/.installed-lint: envs/requirements-lint.txt $(VENV)/.installed-$(STACK)
 	touch $@
 
 demo: deps
-	$(PRELOAD) $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
+	@# --quiet rules: Snakemake's progress lines and one summary line per shard, not every job's inputs and reasons
+	$(PRELOAD) $(BIN)/snakemake --cores $(CORES) --quiet rules --configfile config/demo.yaml
 	@# the coverage tables at k = 1, 2, 4, 8, ... with 3 significant digits
 	@$(BIN)/python -c 'import sys, pandas as pd; [print("== " + f, (d := pd.read_csv(f))[(d.k & (d.k - 1)) == 0].to_string(index=False, float_format="{:.3g}".format), sep="\n") for f in sys.argv[1:]]' results/analysis/coverage/*/*.csv
 
